@@ -1,0 +1,41 @@
+# The verbs a developer types daily. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test venv dev-venv demo messages clean
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compilemessages --ignore '.venv*' -v0
+	$(PY) manage.py seed_demo
+	bin/serve
+
+test: dev-venv
+	$(PY) manage.py compilemessages --ignore '.venv*' -v0
+	bin/test
+
+venv: $(VENV)/.runtime
+
+dev-venv: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	@PYTHON=$$(bin/find-python) && echo "Using $$PYTHON" && "$$PYTHON" -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+demo: venv
+	$(PY) manage.py seed_demo
+
+messages: dev-venv
+	$(PY) manage.py makemessages -a -e html,txt,py --ignore '.venv*' --ignore 'var/*' --no-obsolete
+
+clean:
+	rm -rf $(VENV) var/staticfiles

@@ -1,0 +1,7 @@
+from django.http import HttpRequest
+
+from portal.models import User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    user: User

@@ -1,0 +1,125 @@
+"""Reads: the only place that answers what a user may see.
+
+``list_*`` return lazy querysets scoped to the user; ``access_*`` return one
+object or raise Http404, also when the object exists but is out of scope, so a
+stranger cannot learn that it exists.
+"""
+
+from uuid import UUID
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from portal.models import CaregiverLink, Clinic, InjectionVisit, Patient, StaffMembership, User
+
+AnyUser = User | AnonymousUser
+
+
+def list_clinics_for(user: AnyUser, *, admin: bool = False) -> QuerySet[Clinic]:
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    memberships = StaffMembership.objects.filter(user=user)
+    if admin:
+        memberships = memberships.filter(role=StaffMembership.Role.ADMIN)
+    return Clinic.objects.filter(pk__in=memberships.values("clinic"))
+
+
+def is_clinic_staff(user: AnyUser) -> bool:
+    return user.is_authenticated and StaffMembership.objects.filter(user=user).exists()
+
+
+def list_clinic_patients_for(user: AnyUser) -> QuerySet[Patient]:
+    """Patients of the clinics where the user works."""
+    return Patient.objects.filter(clinic__in=list_clinics_for(user)).select_related("clinic")
+
+
+def list_cared_for_patients(user: AnyUser) -> QuerySet[Patient]:
+    """Patients the user cares for through an active caregiver link."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    links = CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE)
+    return Patient.objects.filter(pk__in=links.values("patient")).select_related("clinic")
+
+
+def list_patients_for(user: AnyUser) -> QuerySet[Patient]:
+    """Every patient the user may read: themselves, those they care for, their clinics' patients."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    own = Q(user=user)
+    cared_for = Q(pk__in=list_cared_for_patients(user).values("pk"))
+    clinic = Q(clinic__in=list_clinics_for(user))
+    return Patient.objects.filter(own | cared_for | clinic).select_related("clinic")
+
+
+def list_managed_patients_for(user: AnyUser) -> QuerySet[Patient]:
+    """Patients whose record the user may change: their own, or their clinics' patients.
+    Caregivers read but do not manage."""
+    if not user.is_authenticated:
+        return Patient.objects.none()
+    own = Q(user=user)
+    clinic = Q(clinic__in=list_clinics_for(user))
+    return Patient.objects.filter(own | clinic).select_related("clinic")
+
+
+def access_patient(user: AnyUser, code: UUID, *, manage: bool = False) -> Patient:
+    scope = list_managed_patients_for(user) if manage else list_patients_for(user)
+    try:
+        return scope.get(code=code)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+
+
+def access_clinic_patient(user: AnyUser, code: UUID) -> Patient:
+    """A patient of one of the user's clinics: for clinical work such as entering visits."""
+    try:
+        return list_clinic_patients_for(user).get(code=code)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+
+
+def access_clinic(user: AnyUser, code: UUID, *, admin: bool = False) -> Clinic:
+    try:
+        return list_clinics_for(user, admin=admin).get(code=code)
+    except Clinic.DoesNotExist:
+        raise Http404 from None
+
+
+def list_visits_for(user: AnyUser) -> QuerySet[InjectionVisit]:
+    return InjectionVisit.objects.filter(course__patient__in=list_patients_for(user)).select_related(
+        "course__patient"
+    )
+
+
+def access_visit(user: AnyUser, code: UUID, *, manage: bool = False) -> InjectionVisit:
+    """Visits are read by everyone who may read the patient; only clinic staff change them."""
+    scope = (
+        InjectionVisit.objects.filter(course__patient__in=list_clinic_patients_for(user))
+        if manage
+        else list_visits_for(user)
+    )
+    try:
+        return scope.select_related("course__patient__clinic").get(code=code)
+    except InjectionVisit.DoesNotExist:
+        raise Http404 from None
+
+
+def list_caregiver_links_for(user: AnyUser) -> QuerySet[CaregiverLink]:
+    """Links the user may manage (as patient or clinic staff), plus the user's own links."""
+    if not user.is_authenticated:
+        return CaregiverLink.objects.none()
+    managed = Q(patient__in=list_managed_patients_for(user))
+    own = Q(caregiver=user)
+    return CaregiverLink.objects.filter(managed | own).select_related("patient__clinic", "caregiver")
+
+
+def access_caregiver_link(user: AnyUser, code: UUID, *, manage: bool = False) -> CaregiverLink:
+    scope = (
+        CaregiverLink.objects.filter(patient__in=list_managed_patients_for(user))
+        if manage
+        else list_caregiver_links_for(user)
+    )
+    try:
+        return scope.select_related("patient__clinic", "caregiver").get(code=code)
+    except CaregiverLink.DoesNotExist:
+        raise Http404 from None

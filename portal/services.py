@@ -1,0 +1,372 @@
+"""Writes: verb-named functions that change state. Callers pass objects that an
+access function already scoped to the user."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.emails import send_email
+from portal.models import (
+    AuditEvent,
+    CaregiverLink,
+    Clinic,
+    InjectionVisit,
+    Invitation,
+    Patient,
+    StaffMembership,
+    TreatmentCourse,
+    User,
+)
+
+INVITATION_SALT = "portal.invitation"
+
+
+# --- Audit ------------------------------------------------------------------
+
+
+def record_audit(
+    *,
+    actor: User | None,
+    action: str,
+    patient: Patient | None = None,
+    clinic: Clinic | None = None,
+    subject_code: UUID | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Append one audit event. Actions are dotted codes: ``patient.viewed``, ``visit.changed``."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_email=actor.email if actor else "",
+        clinic=clinic or (patient.clinic if patient else None),
+        patient_code=patient.code if patient else None,
+        action=action,
+        subject_code=subject_code,
+        ip=request.META.get("REMOTE_ADDR") if request else None,
+        user_agent=(request.headers.get("User-Agent", "")[:200] if request else ""),
+    )
+
+
+def is_staff_of(user: User, clinic: Clinic) -> bool:
+    return StaffMembership.objects.filter(user=user, clinic=clinic).exists()
+
+
+# --- Patients ---------------------------------------------------------------
+
+
+@transaction.atomic
+def enrol_patient(
+    *,
+    clinic: Clinic,
+    by: User,
+    name: str,
+    email: str,
+    language: str,
+    time_zone: str,
+    request: HttpRequest | None = None,
+) -> Patient:
+    """Create a patient at the clinic and email them an invitation."""
+    patient = Patient(clinic=clinic, name=name, email=email.lower(), language=language, time_zone=time_zone)
+    patient.full_clean()
+    patient.save()
+    record_audit(actor=by, action="patient.enrolled", patient=patient, request=request)
+    invite_patient(patient=patient, by=by)
+    return patient
+
+
+@transaction.atomic
+def update_patient_settings(*, patient: Patient, by: User, **changes: Any) -> Patient:
+    """Language, time zone, reminder time, quiet hours, discreet mode."""
+    allowed = {"language", "time_zone", "reminder_time", "quiet_start", "quiet_end", "discreet"}
+    if unknown := set(changes) - allowed:
+        raise ValueError(f"Not patient settings: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(patient, field, value)
+    patient.full_clean()
+    patient.save(update_fields=sorted(changes))
+    if by != patient.user:
+        record_audit(actor=by, action="patient.settings_changed", patient=patient)
+    return patient
+
+
+# --- Treatment courses and visits ------------------------------------------
+
+
+def current_course(patient: Patient, *, starting: date) -> TreatmentCourse:
+    """The patient's open course, or a new one starting on the given date."""
+    course = patient.courses.filter(ended_on__isnull=True).order_by("-started_on").first()
+    return course or TreatmentCourse.objects.create(patient=patient, started_on=starting)
+
+
+@transaction.atomic
+def add_visit(
+    *,
+    patient: Patient,
+    by: User,
+    local_date: date,
+    local_time: time,
+    sites: list[str] | None = None,
+    status: str = InjectionVisit.Status.SCHEDULED,
+    request: HttpRequest | None = None,
+) -> InjectionVisit:
+    visit = InjectionVisit(
+        course=current_course(patient, starting=local_date),
+        local_date=local_date,
+        local_time=local_time,
+        sites=clean_sites(sites or []),
+        status=status,
+    )
+    visit.full_clean()
+    visit.save()
+    record_audit(actor=by, action="visit.added", patient=patient, subject_code=visit.code, request=request)
+    return visit
+
+
+@transaction.atomic
+def change_visit(
+    *, visit: InjectionVisit, by: User, request: HttpRequest | None = None, **changes: Any
+) -> InjectionVisit:
+    allowed = {"local_date", "local_time", "status", "sites"}
+    if unknown := set(changes) - allowed:
+        raise ValueError(f"Not visit fields: {sorted(unknown)}")
+    if "sites" in changes:
+        changes["sites"] = clean_sites(changes["sites"])
+    for field, value in changes.items():
+        setattr(visit, field, value)
+    visit.full_clean()
+    visit.save(update_fields=[*sorted(changes), "updated_at"])
+    record_audit(
+        actor=by,
+        action="visit.changed",
+        patient=visit.course.patient,
+        subject_code=visit.code,
+        request=request,
+    )
+    return visit
+
+
+def clean_sites(sites: list[str]) -> list[str]:
+    cleaned = [site.strip() for site in sites if site.strip()]
+    if any(len(site) > 80 for site in cleaned):
+        raise ValidationError(_("Keep each injection site label under 80 characters."))
+    return cleaned
+
+
+# --- Caregivers ---------------------------------------------------------------
+
+
+@transaction.atomic
+def invite_caregiver(
+    *,
+    patient: Patient,
+    by: User,
+    email: str,
+    name: str = "",
+    handles_dressings: bool = True,
+    pregnant_or_immunocompromised: bool = False,
+    gets_reminders: bool = True,
+    patient_consents: bool = False,
+    request: HttpRequest | None = None,
+) -> CaregiverLink:
+    """Invite a caregiver by email. The patient's own invitation is their consent;
+    clinic staff must confirm that the patient agreed."""
+    by_patient = patient.user_id is not None and patient.user_id == by.pk
+    if not by_patient and not patient_consents:
+        raise ValidationError(_("Confirm that the patient agreed to link this caregiver."))
+    email = email.strip().lower()
+    if patient.user and patient.user.email == email:
+        raise ValidationError(_("A patient cannot be their own caregiver."))
+    if patient.caregiver_links.filter(email=email).exclude(status=CaregiverLink.Status.REVOKED).exists():
+        raise ValidationError(_("This person is already invited or linked."))
+    link = CaregiverLink(
+        patient=patient,
+        email=email,
+        name=name,
+        handles_dressings=handles_dressings and not pregnant_or_immunocompromised,
+        pregnant_or_immunocompromised=pregnant_or_immunocompromised,
+        gets_reminders=gets_reminders,
+        consented_at=timezone.now(),
+        consent_recorded_by=by,
+    )
+    link.full_clean()
+    link.save()
+    if not by_patient:
+        record_audit(
+            actor=by, action="caregiver.invited", patient=patient, subject_code=link.code, request=request
+        )
+    create_invitation(
+        kind=Invitation.Kind.CAREGIVER, patient=patient, email=email, by=by, caregiver_link=link
+    )
+    return link
+
+
+@transaction.atomic
+def revoke_caregiver(*, link: CaregiverLink, by: User, request: HttpRequest | None = None) -> CaregiverLink:
+    if link.status == CaregiverLink.Status.REVOKED:
+        return link
+    link.status = CaregiverLink.Status.REVOKED
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["status", "revoked_at"])
+    link.invitations.filter(accepted_at__isnull=True).update(withdrawn_at=link.revoked_at)
+    if by.pk not in (link.patient.user_id, link.caregiver_id):
+        record_audit(
+            actor=by,
+            action="caregiver.revoked",
+            patient=link.patient,
+            subject_code=link.code,
+            request=request,
+        )
+    return link
+
+
+# --- Invitations --------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.TimestampSigner(salt=INVITATION_SALT).sign(str(invitation.code))
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return settings.SITE_URL + reverse("invitation", args=[invitation_token(invitation)])
+
+
+def create_invitation(
+    *,
+    kind: str,
+    patient: Patient,
+    email: str,
+    by: User,
+    caregiver_link: CaregiverLink | None = None,
+) -> Invitation:
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        kind=kind,
+        patient=patient,
+        email=email,
+        invited_by=by,
+        caregiver_link=caregiver_link,
+        expires_at=now + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
+    )
+    # Send after commit, so a rolled-back invitation never reaches anyone. The
+    # email names no clinic, treatment or condition: it may be read by others.
+    language = patient.language
+    url = invitation_url(invitation)
+    template = f"invitation-{kind}"
+    transaction.on_commit(
+        lambda: send_email(email, template, {"url": url, "days": settings.INVITATION_MAX_AGE_DAYS}, language)
+    )
+    return invitation
+
+
+@transaction.atomic
+def invite_patient(*, patient: Patient, by: User) -> Invitation:
+    """(Re)send the patient's invitation; an earlier unused one stops working."""
+    if patient.user_id:
+        raise ValidationError(_("This patient already has an account."))
+    patient.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+    return create_invitation(kind=Invitation.Kind.PATIENT, patient=patient, email=patient.email, by=by)
+
+
+class InvitationError(Exception):
+    """An invitation that cannot be used; the message is for the person holding it."""
+
+
+@dataclass(frozen=True)
+class AcceptedInvitation:
+    invitation: Invitation
+    user: User
+    created_account: bool
+
+
+def find_invitation(token: str, *, now: datetime | None = None) -> Invitation:
+    """The invitation behind a token, or InvitationError saying why it cannot be used."""
+    now = now or timezone.now()
+    signer = signing.TimestampSigner(salt=INVITATION_SALT)
+    try:
+        code = signer.unsign(token, max_age=timedelta(days=settings.INVITATION_MAX_AGE_DAYS))
+        invitation = Invitation.objects.select_related("patient__clinic", "caregiver_link").get(
+            code=UUID(code)
+        )
+    except signing.SignatureExpired:
+        raise InvitationError(_("This invitation has expired. Ask for a new one.")) from None
+    except (signing.BadSignature, ValueError, Invitation.DoesNotExist):
+        raise InvitationError(
+            _("This invitation link is not valid. Check that you copied all of it.")
+        ) from None
+    if invitation.accepted_at:
+        raise InvitationError(_("This invitation was already used. Sign in instead."))
+    if invitation.withdrawn_at:
+        raise InvitationError(_("This invitation was withdrawn. Ask for a new one."))
+    if invitation.expires_at <= now:
+        raise InvitationError(_("This invitation has expired. Ask for a new one."))
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User | None, now: datetime | None = None) -> AcceptedInvitation:
+    """Use an invitation: link the signed-in user, or create the account for its email.
+
+    Any refusal raises InvitationError before anything is written."""
+    now = now or timezone.now()
+    invitation = find_invitation(token, now=now)
+    # Lock the row: two clicks at once must not both succeed.
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("patient", "caregiver_link")
+        .get(pk=invitation.pk)
+    )
+    if invitation.accepted_at:
+        raise InvitationError(_("This invitation was already used. Sign in instead."))
+    if user is not None and user.email.lower() != invitation.email.lower():
+        raise InvitationError(
+            _("This invitation was sent to another email address. Sign out, then open the link again.")
+        )
+    created = False
+    if user is None:
+        user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is None:
+        user = User.objects.create_user(
+            invitation.email, language=invitation.patient.language, time_zone=invitation.patient.time_zone
+        )
+        created = True
+    patient = invitation.patient
+    if invitation.kind == Invitation.Kind.PATIENT:
+        if patient.user_id and patient.user_id != user.pk:
+            raise InvitationError(_("This patient record is already linked to another account."))
+        if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
+            raise InvitationError(_("Your account already belongs to another patient record."))
+        patient.user = user
+        patient.save(update_fields=["user"])
+    else:
+        link = invitation.caregiver_link
+        assert link is not None
+        if link.status == CaregiverLink.Status.REVOKED:
+            raise InvitationError(_("This invitation was withdrawn. Ask for a new one."))
+        if patient.user_id == user.pk:
+            raise InvitationError(_("A patient cannot be their own caregiver."))
+        if patient.caregiver_links.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).exists():
+            raise InvitationError(_("You are already a caregiver for this person."))
+        link.caregiver = user
+        link.status = CaregiverLink.Status.ACTIVE
+        link.activated_at = now
+        link.save(update_fields=["caregiver", "status", "activated_at"])
+    # Opening the emailed link proves the address.
+    EmailAddress.objects.update_or_create(
+        user=user, email=invitation.email, defaults={"verified": True, "primary": True}
+    )
+    invitation.accepted_at = now
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return AcceptedInvitation(invitation=invitation, user=user, created_account=created)

@@ -1,0 +1,216 @@
+"""HTML views: parse, access, at most one service, render or redirect."""
+
+from uuid import UUID
+
+from allauth.account.internal.flows.login import perform_login
+from allauth.account.models import Login
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal import services
+from portal.forms import CaregiverInviteForm, EnrolPatientForm, VisitForm
+from portal.http import AuthenticatedHttpRequest
+from portal.models import CaregiverLink, InjectionVisit, Patient
+from portal.queries import (
+    access_caregiver_link,
+    access_clinic_patient,
+    access_patient,
+    access_visit,
+    is_clinic_staff,
+    list_cared_for_patients,
+    list_clinic_patients_for,
+    list_clinics_for,
+)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if is_clinic_staff(request.user):
+        return redirect("patient-list")
+    patient = Patient.objects.filter(user=request.user).first()
+    if patient:
+        return redirect("patient-detail", patient.code)
+    cared_for = list_cared_for_patients(request.user)
+    return render(request, "portal/home.html", {"cared_for": cared_for})
+
+
+@login_required
+def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    patients = list_clinic_patients_for(request.user).order_by("name")
+    query = request.GET.get("q", "").strip()
+    if query:
+        patients = patients.filter(Q(name__icontains=query) | Q(email__icontains=query))
+    page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    for clinic in list_clinics_for(request.user):
+        services.record_audit(actor=request.user, action="patients.listed", clinic=clinic, request=request)
+    return render(
+        request,
+        "portal/patient_list.html",
+        {"page": page, "query": query, "is_staff": is_clinic_staff(request.user)},
+    )
+
+
+@login_required
+def patient_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
+    clinics = list_clinics_for(request.user)
+    if not clinics.exists():
+        return render(request, "404.html", status=404)
+    form = EnrolPatientForm(request.POST or None, clinics=clinics)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            patient = services.enrol_patient(
+                clinic=data["clinic"],
+                by=request.user,
+                name=data["name"],
+                email=data["email"],
+                language=data["language"],
+                time_zone=data["time_zone"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Patient enrolled. We emailed them an invitation."))
+            return redirect("patient-detail", patient.code)
+    return render(request, "portal/patient_enrol.html", {"form": form})
+
+
+@login_required
+def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    patient = access_patient(request.user, code)
+    staff = is_clinic_staff(request.user) and patient.clinic.memberships.filter(user=request.user).exists()
+    can_manage = staff or patient.user_id == request.user.pk
+    if staff:
+        services.record_audit(actor=request.user, action="patient.viewed", patient=patient, request=request)
+    visits = InjectionVisit.objects.filter(course__patient=patient).order_by("local_date", "local_time")
+    links = patient.caregiver_links.exclude(status=CaregiverLink.Status.REVOKED) if can_manage else []
+    return render(
+        request,
+        "portal/patient_detail.html",
+        {
+            "patient": patient,
+            "visits": visits,
+            "links": links,
+            "is_staff": staff,
+            "can_manage": can_manage,
+            "is_self": patient.user_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_POST
+def patient_reinvite(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    patient = access_clinic_patient(request.user, code)
+    try:
+        services.invite_patient(patient=patient, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("We sent a new invitation. Earlier links no longer work."))
+    return redirect("patient-detail", patient.code)
+
+
+def visit_form_page(
+    request: AuthenticatedHttpRequest, patient: Patient, visit: InjectionVisit | None
+) -> HttpResponse:
+    initial = (
+        {
+            "local_date": visit.local_date,
+            "local_time": visit.local_time,
+            "status": visit.status,
+            "sites": "\n".join(visit.sites),
+        }
+        if visit
+        else {"status": InjectionVisit.Status.SCHEDULED}
+    )
+    form = VisitForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if visit:
+                services.change_visit(visit=visit, by=request.user, request=request, **form.cleaned_data)
+            else:
+                services.add_visit(patient=patient, by=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Visit saved."))
+            return redirect("patient-detail", patient.code)
+    return render(request, "portal/visit_form.html", {"form": form, "patient": patient, "visit": visit})
+
+
+@login_required
+def visit_add(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    return visit_form_page(request, access_clinic_patient(request.user, code), None)
+
+
+@login_required
+def visit_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    visit = access_visit(request.user, code, manage=True)
+    return visit_form_page(request, visit.course.patient, visit)
+
+
+@login_required
+def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    patient = access_patient(request.user, code, manage=True)
+    ask_consent = patient.user_id != request.user.pk
+    form = CaregiverInviteForm(request.POST or None, ask_consent=ask_consent)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invite_caregiver(patient=patient, by=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Invitation sent."))
+            return redirect("patient-detail", patient.code)
+    return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_POST
+def caregiver_revoke(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    link = access_caregiver_link(request.user, code)
+    services.revoke_caregiver(link=link, by=request.user, request=request)
+    messages.success(request, _("The caregiver link has ended."))
+    return redirect("home")
+
+
+@never_cache
+def invitation(request: HttpRequest, token: str) -> HttpResponseBase:
+    user = request.user if request.user.is_authenticated else None
+    if request.method == "POST":
+        try:
+            accepted = services.accept_invitation(token=token, user=user)
+        except services.InvitationError as error:
+            return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
+        if user is None:
+            return perform_login(
+                request, Login(user=accepted.user, redirect_url="/", email=accepted.user.email)
+            )
+        messages.success(request, _("Welcome. Your account is linked."))
+        return redirect("home")
+    try:
+        found = services.find_invitation(token)
+    except services.InvitationError as error:
+        return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
+    return render(request, "portal/invitation.html", {"invitation": found})

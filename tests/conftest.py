@@ -1,0 +1,166 @@
+"""Personas and factories shared by every test.
+
+The people: a patient and another patient at the same clinic; a caregiver with an
+active link and one whose link was revoked; a clinician and an admin of the clinic;
+a clinician of another clinic; and the anonymous visitor."""
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import date, time
+from typing import Any
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.utils import timezone
+
+from portal.models import (
+    CaregiverLink,
+    Clinic,
+    InjectionVisit,
+    Patient,
+    StaffMembership,
+    TreatmentCourse,
+    User,
+)
+
+# Playwright's sync API runs an event loop in this thread; the ORM must still work.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests talk to loopback only: a stray request to the outside world fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if (
+            isinstance(host, str)
+            and host not in ("127.0.0.1", "::1", "localhost")
+            and not host.startswith("/")
+        ):
+            raise OSError(f"Tests may not connect to {host}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(email: str, *, password: str | None = None, **extra: Any) -> User:
+        return User.objects.create_user(email, password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_clinic(db: None) -> Callable[..., Clinic]:
+    def make(name: str = "North Clinic", **extra: Any) -> Clinic:
+        values = {"phone_daytime": "+1 555 0100", "phone_after_hours": "+1 555 0199", "time_zone": "UTC"}
+        return Clinic.objects.create(name=name, **{**values, **extra})
+
+    return make
+
+
+@pytest.fixture
+def make_staff(make_user: Callable[..., User]) -> Callable[..., User]:
+    def make(
+        clinic: Clinic, email: str, role: str = StaffMembership.Role.CLINICIAN, totp: bool = True
+    ) -> User:
+        user = make_user(email, password="correct horse battery")
+        StaffMembership.objects.create(clinic=clinic, user=user, role=role)
+        if totp:
+            TOTP.activate(user, generate_totp_secret())
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_patient(make_user: Callable[..., User]) -> Callable[..., Patient]:
+    def make(clinic: Clinic, email: str, *, account: bool = True, **extra: Any) -> Patient:
+        user = make_user(email) if account else None
+        values = {"name": email.split("@")[0].title(), "time_zone": "UTC"}
+        return Patient.objects.create(clinic=clinic, user=user, email=email, **{**values, **extra})
+
+    return make
+
+
+@pytest.fixture
+def make_visit() -> Callable[..., InjectionVisit]:
+    def make(
+        patient: Patient, local_date: date, local_time: time = time(10, 0), **extra: Any
+    ) -> InjectionVisit:
+        course = patient.courses.first() or TreatmentCourse.objects.create(
+            patient=patient, started_on=local_date
+        )
+        return InjectionVisit.objects.create(
+            course=course, local_date=local_date, local_time=local_time, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def link_caregiver(make_user: Callable[..., User]) -> Callable[..., CaregiverLink]:
+    def link(
+        patient: Patient, email: str, status: str = CaregiverLink.Status.ACTIVE, **extra: Any
+    ) -> CaregiverLink:
+        user = User.objects.filter(email=email).first() or make_user(email)
+        return CaregiverLink.objects.create(
+            patient=patient,
+            caregiver=user,
+            email=email,
+            status=status,
+            consented_at=timezone.now(),
+            revoked_at=timezone.now() if status == CaregiverLink.Status.REVOKED else None,
+            **extra,
+        )
+
+    return link
+
+
+@pytest.fixture
+def clinic(make_clinic: Callable[..., Clinic]) -> Clinic:
+    return make_clinic("North Clinic")
+
+
+@pytest.fixture
+def other_clinic(make_clinic: Callable[..., Clinic]) -> Clinic:
+    return make_clinic("South Clinic")
+
+
+@pytest.fixture
+def patient(clinic: Clinic, make_patient: Callable[..., Patient]) -> Patient:
+    return make_patient(clinic, "patient@example.test")
+
+
+@pytest.fixture
+def other_patient(clinic: Clinic, make_patient: Callable[..., Patient]) -> Patient:
+    return make_patient(clinic, "other.patient@example.test")
+
+
+@pytest.fixture
+def caregiver(patient: Patient, link_caregiver: Callable[..., CaregiverLink]) -> User:
+    return link_caregiver(patient, "caregiver@example.test").caregiver
+
+
+@pytest.fixture
+def revoked_caregiver(patient: Patient, link_caregiver: Callable[..., CaregiverLink]) -> User:
+    return link_caregiver(patient, "former.caregiver@example.test", CaregiverLink.Status.REVOKED).caregiver
+
+
+@pytest.fixture
+def clinician(clinic: Clinic, make_staff: Callable[..., User]) -> User:
+    return make_staff(clinic, "clinician@example.test")
+
+
+@pytest.fixture
+def clinic_admin(clinic: Clinic, make_staff: Callable[..., User]) -> User:
+    return make_staff(clinic, "admin@example.test", StaffMembership.Role.ADMIN)
+
+
+@pytest.fixture
+def other_clinician(other_clinic: Clinic, make_staff: Callable[..., User]) -> User:
+    return make_staff(other_clinic, "clinician@south.example.test")

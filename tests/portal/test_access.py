@@ -1,0 +1,136 @@
+"""The access matrix: every persona against every patient-scoped page.
+
+A record outside what the user may see is a 404, never a 403."""
+
+from datetime import date
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import CaregiverLink, Patient
+from portal.queries import list_managed_patients_for, list_patients_for
+
+PERSONAS = [
+    "patient",
+    "other_patient",
+    "caregiver",
+    "revoked_caregiver",
+    "clinician",
+    "other_clinician",
+    "clinic_admin",
+    "anonymous",
+]
+
+
+@pytest.fixture
+def world(
+    request,
+    patient,
+    other_patient,
+    caregiver,
+    revoked_caregiver,
+    clinician,
+    other_clinician,
+    clinic_admin,
+    make_visit,
+):
+    visit = make_visit(patient, date(2026, 11, 20))
+    return {
+        "patient": patient,
+        "visit": visit,
+        "link": CaregiverLink.objects.get(caregiver=caregiver, patient=patient),
+        "users": {
+            "patient": patient.user,
+            "other_patient": other_patient.user,
+            "caregiver": caregiver,
+            "revoked_caregiver": revoked_caregiver,
+            "clinician": clinician,
+            "other_clinician": other_clinician,
+            "clinic_admin": clinic_admin,
+            "anonymous": None,
+        },
+    }
+
+
+def client_for(world, persona: str) -> Client:
+    client = Client()
+    if world["users"][persona] is not None:
+        client.force_login(world["users"][persona])
+    return client
+
+
+# (method, url name, object, personas who get through); everyone else gets a 404
+# (or the sign-in redirect when anonymous).
+MATRIX = [
+    ("get", "patient-detail", "patient", {"patient", "caregiver", "clinician", "clinic_admin"}),
+    ("get", "visit-add", "patient", {"clinician", "clinic_admin"}),
+    ("get", "visit-edit", "visit", {"clinician", "clinic_admin"}),
+    ("get", "caregiver-invite", "patient", {"patient", "clinician", "clinic_admin"}),
+    ("post", "caregiver-revoke", "link", {"patient", "caregiver", "clinician", "clinic_admin"}),
+    ("post", "patient-reinvite", "patient", {"clinician", "clinic_admin"}),
+]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("method", "name", "target", "allowed"), MATRIX, ids=[row[1] for row in MATRIX])
+def test_access_matrix(world, persona, method, name, target, allowed):
+    client = client_for(world, persona)
+    url = reverse(name, args=[world[target].code])
+    response = getattr(client, method)(url)
+    if persona == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+    elif persona in allowed:
+        assert response.status_code in (200, 302), response.content[:300]
+        if response.status_code == 302:
+            assert not response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == 404
+
+
+def test_revoked_link_changes_nothing_for_outsiders(world):
+    link = world["link"]
+    client_for(world, "other_clinician").post(reverse("caregiver-revoke", args=[link.code]))
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("patient", {"patient"}),
+        ("other_patient", {"other"}),
+        ("caregiver", {"patient"}),
+        ("revoked_caregiver", set()),
+        ("clinician", {"patient", "other"}),
+        ("other_clinician", set()),
+        ("clinic_admin", {"patient", "other"}),
+        ("anonymous", set()),
+    ],
+)
+def test_list_patients_for(world, other_patient, persona, expected):
+    from django.contrib.auth.models import AnonymousUser
+
+    user = world["users"][persona] or AnonymousUser()
+    names = {"patient": world["patient"], "other": other_patient}
+    assert set(list_patients_for(user)) == {names[key] for key in expected}
+
+
+def test_caregivers_read_but_do_not_manage(world):
+    assert list(list_managed_patients_for(world["users"]["caregiver"])) == []
+    assert list(list_managed_patients_for(world["users"]["patient"])) == [world["patient"]]
+
+
+def test_unknown_code_is_404_even_for_staff(world):
+    import uuid
+
+    response = client_for(world, "clinician").get(reverse("patient-detail", args=[uuid.uuid4()]))
+    assert response.status_code == 404
+
+
+def test_patient_pages_use_uuids_not_integer_keys(world):
+    response = client_for(world, "clinician").get(reverse("patient-list"))
+    patient: Patient = world["patient"]
+    assert str(patient.code) in response.content.decode()
+    assert f"/patients/{patient.pk}/" not in response.content.decode()
