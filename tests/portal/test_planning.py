@@ -1,0 +1,404 @@
+"""Tests for portal.planning. Every expected UTC instant below was worked out by hand from the zone's
+offset on that date (2026: US DST 8 Mar / 1 Nov, EU 29 Mar / 25 Oct, NZ ends 5 Apr / starts 27 Sep)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from portal.planning import (
+    Audience,
+    Planned,
+    Recipient,
+    Rule,
+    RuleSettings,
+    VisitSlot,
+    in_quiet_hours,
+    plan_reminders,
+    to_utc,
+)
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+NY, BERLIN, KOLKATA, AUCKLAND = "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Pacific/Auckland"
+DC, DS, DR, SW, VR = (
+    Rule.DRESSING_CHECK,
+    Rule.DRESSING_SAFETY,
+    Rule.DRESSING_REVIEW,
+    Rule.SYMPTOM_WATCH,
+    Rule.VISIT_REMINDER,
+)
+
+
+def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, tzinfo=UTC)
+
+
+def visit(key: str, d: date, t: time, zone: str, active: bool = True) -> VisitSlot:
+    return VisitSlot(key=key, local_date=d, local_time=t, time_zone=zone, active=active)
+
+
+def person(
+    zone: str,
+    at: time,
+    audience: Audience = Audience.PATIENT,
+    quiet: tuple[time, time] | None = None,
+) -> Recipient:
+    start, end = quiet if quiet else (None, None)
+    return Recipient(audience=audience, time_zone=zone, reminder_time=at, quiet_start=start, quiet_end=end)
+
+
+def plan(visits, recipient, settings=RuleSettings(), after=LONG_AGO) -> list[Planned]:
+    return plan_reminders(visits, recipient, settings, after=after)
+
+
+def of_rule(planned: list[Planned], rule: Rule) -> list[tuple[date, datetime]]:
+    return [(p.day, p.due_at) for p in planned if p.rule is rule]
+
+
+# --- to_utc: DST gaps and overlaps ---------------------------------------------------------------
+
+
+def test_to_utc_new_york_gap_moves_forward_by_the_gap():
+    due = to_utc(date(2026, 3, 8), time(2, 30), NY)  # 02:30 does not exist; 03:30 EDT (-4)
+    assert due == utc(2026, 3, 8, 7, 30)
+    assert due.tzinfo is UTC
+    assert due.astimezone(ZoneInfo(NY)).time() == time(3, 30)
+
+
+def test_to_utc_new_york_overlap_takes_first_occurrence():
+    assert to_utc(date(2026, 11, 1), time(1, 30), NY) == utc(2026, 11, 1, 5, 30)  # EDT, not 06:30 EST
+
+
+def test_to_utc_berlin_gap_and_overlap():
+    assert to_utc(date(2026, 3, 29), time(2, 30), BERLIN) == utc(2026, 3, 29, 1, 30)  # 03:30 CEST
+    assert to_utc(date(2026, 10, 25), time(2, 30), BERLIN) == utc(2026, 10, 25, 0, 30)  # first: CEST
+
+
+def test_to_utc_kolkata_half_hour_offset():
+    assert to_utc(date(2026, 4, 10), time(9, 0), KOLKATA) == utc(2026, 4, 10, 3, 30)
+
+
+def test_to_utc_auckland_southern_hemisphere():
+    assert to_utc(date(2026, 4, 5), time(2, 30), AUCKLAND) == utc(2026, 4, 4, 13, 30)  # first: NZDT +13
+    assert to_utc(date(2026, 4, 6), time(2, 30), AUCKLAND) == utc(2026, 4, 5, 14, 30)  # NZST +12
+    assert to_utc(date(2026, 9, 27), time(2, 30), AUCKLAND) == utc(2026, 9, 26, 14, 30)  # gap → 03:30 NZDT
+
+
+def test_to_utc_rejects_unknown_zone_and_aware_time():
+    with pytest.raises(ValueError):
+        to_utc(date(2026, 1, 1), time(9), "Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="naive"):
+        to_utc(date(2026, 1, 1), time(9, tzinfo=UTC), NY)
+
+
+# --- DST through plan_reminders -----------------------------------------------------------------
+
+
+def test_new_york_reminder_time_inside_gap():
+    planned = plan([visit("v", date(2026, 3, 5), time(10), NY)], person(NY, time(2, 30)))
+    checks = dict(of_rule(planned, DC))
+    assert checks[date(2026, 3, 7)] == utc(2026, 3, 7, 7, 30)  # EST
+    assert checks[date(2026, 3, 8)] == utc(2026, 3, 8, 7, 30)  # gap → 03:30 EDT
+    assert checks[date(2026, 3, 9)] == utc(2026, 3, 9, 6, 30)  # EDT
+
+
+def test_new_york_reminder_time_inside_overlap_is_sent_once():
+    planned = plan([visit("v", date(2026, 10, 29), time(12), NY)], person(NY, time(1, 30)))
+    assert [p for p in planned if p.rule is DC and p.day == date(2026, 11, 1)] == [
+        Planned(DC, "v", date(2026, 11, 1), utc(2026, 11, 1, 5, 30))
+    ]
+    checks = dict(of_rule(planned, DC))
+    assert checks[date(2026, 10, 29)] == utc(2026, 10, 29, 17, 0)  # day 0: injection 16:00Z + 1 h
+    assert checks[date(2026, 10, 31)] == utc(2026, 10, 31, 5, 30)
+    assert checks[date(2026, 11, 2)] == utc(2026, 11, 2, 6, 30)
+
+
+def test_berlin_reminder_time_inside_gap_and_overlap():
+    patient = person(BERLIN, time(2, 30))
+    spring = dict(of_rule(plan([visit("v", date(2026, 3, 26), time(11), BERLIN)], patient), DC))
+    assert spring[date(2026, 3, 28)] == utc(2026, 3, 28, 1, 30)  # CET
+    assert spring[date(2026, 3, 29)] == utc(2026, 3, 29, 1, 30)  # gap → 03:30 CEST
+    assert spring[date(2026, 3, 30)] == utc(2026, 3, 30, 0, 30)  # CEST
+    autumn = plan([visit("v", date(2026, 10, 22), time(11), BERLIN)], patient)
+    assert of_rule([p for p in autumn if p.day == date(2026, 10, 25)], DC) == [
+        (date(2026, 10, 25), utc(2026, 10, 25, 0, 30))
+    ]
+    assert dict(of_rule(autumn, DC))[date(2026, 10, 26)] == utc(2026, 10, 26, 1, 30)
+
+
+def test_auckland_dressing_period_across_dst_end():
+    # 2 Apr 10:00 NZDT = 1 Apr 21:00Z; 09:00 is 20:00Z the day before under NZDT, 21:00Z under NZST.
+    planned = plan([visit("v", date(2026, 4, 2), time(10), AUCKLAND)], person(AUCKLAND, time(9)))
+    assert of_rule(planned, DC) == [
+        (date(2026, 4, 2), utc(2026, 4, 1, 22, 0)),  # day 0: injection + 1 h
+        (date(2026, 4, 3), utc(2026, 4, 2, 20, 0)),
+        (date(2026, 4, 4), utc(2026, 4, 3, 20, 0)),
+        (date(2026, 4, 5), utc(2026, 4, 4, 21, 0)),
+        (date(2026, 4, 6), utc(2026, 4, 5, 21, 0)),
+        (date(2026, 4, 7), utc(2026, 4, 6, 21, 0)),
+        (date(2026, 4, 8), utc(2026, 4, 7, 21, 0)),
+    ]
+    assert of_rule(planned, VR) == [(date(2026, 4, 1), utc(2026, 3, 31, 20, 0))]
+
+
+def test_auckland_dst_start_in_september():
+    planned = plan([visit("v", date(2026, 9, 24), time(10), AUCKLAND)], person(AUCKLAND, time(9)))
+    checks = dict(of_rule(planned, DC))
+    assert checks[date(2026, 9, 26)] == utc(2026, 9, 25, 21, 0)  # NZST +12
+    assert checks[date(2026, 9, 27)] == utc(2026, 9, 26, 20, 0)  # NZDT +13
+    gap = plan([visit("v", date(2026, 9, 24), time(10), AUCKLAND)], person(AUCKLAND, time(2, 30)))
+    assert dict(of_rule(gap, DC))[date(2026, 9, 27)] == utc(2026, 9, 26, 14, 30)  # → 03:30 NZDT
+
+
+def test_kolkata_patient():
+    # 10 Apr 11:00 IST = 05:30Z; 09:00 IST = 03:30Z.
+    planned = plan([visit("v", date(2026, 4, 10), time(11), KOLKATA)], person(KOLKATA, time(9)))
+    assert of_rule(planned, VR) == [(date(2026, 4, 9), utc(2026, 4, 9, 3, 30))]
+    assert of_rule(planned, SW) == [
+        (date(2026, 4, 10), utc(2026, 4, 10, 6, 30)),
+        (date(2026, 4, 11), utc(2026, 4, 11, 3, 30)),
+        (date(2026, 4, 12), utc(2026, 4, 12, 3, 30)),
+    ]
+    assert of_rule(planned, DR) == [(date(2026, 4, 17), utc(2026, 4, 17, 3, 30))]
+
+
+def test_visit_moved_across_dst_change():
+    before = visit("v", date(2026, 3, 4), time(10), NY)  # EST: 15:00Z
+    moved = visit("v", date(2026, 3, 11), time(10), NY)  # EDT: 14:00Z
+    patient = person(NY, time(9))
+    old = plan([before], patient, after=utc(2026, 3, 1))
+    assert of_rule(old, VR) == [(date(2026, 3, 3), utc(2026, 3, 3, 14, 0))]
+    assert of_rule(old, DC) == [
+        (date(2026, 3, 4), utc(2026, 3, 4, 16, 0)),
+        (date(2026, 3, 5), utc(2026, 3, 5, 14, 0)),
+        (date(2026, 3, 6), utc(2026, 3, 6, 14, 0)),
+        (date(2026, 3, 7), utc(2026, 3, 7, 14, 0)),
+        (date(2026, 3, 8), utc(2026, 3, 8, 13, 0)),
+        (date(2026, 3, 9), utc(2026, 3, 9, 13, 0)),
+        (date(2026, 3, 10), utc(2026, 3, 10, 13, 0)),
+    ]
+    new = plan([moved], patient, after=utc(2026, 3, 1))
+    assert of_rule(new, VR) == [(date(2026, 3, 10), utc(2026, 3, 10, 13, 0))]
+    assert of_rule(new, DC)[0] == (date(2026, 3, 11), utc(2026, 3, 11, 15, 0))
+    assert of_rule(new, DC)[1:] == [(date(2026, 3, d), utc(2026, 3, d, 13, 0)) for d in range(12, 18)]
+    assert of_rule(new, DR) == [(date(2026, 3, 18), utc(2026, 3, 18, 13, 0))]
+    assert min(p.day for p in new) == date(2026, 3, 10)
+
+
+# --- recipients in different zones, audiences ---------------------------------------------------
+
+
+def test_patient_in_new_york_and_caregiver_in_berlin_for_the_same_visit():
+    # 10 Jun 19:00 EDT = 23:00Z = 11 Jun 01:00 CEST: the caregiver's day 0 is a day later.
+    slot = visit("v", date(2026, 6, 10), time(19), NY)
+    patient = plan([slot], person(NY, time(9)))
+    assert of_rule(patient, VR) == [(date(2026, 6, 9), utc(2026, 6, 9, 13, 0))]
+    assert of_rule(patient, DC) == [(date(2026, 6, 10), utc(2026, 6, 11, 0, 0))] + [
+        (date(2026, 6, d), utc(2026, 6, d, 13, 0)) for d in range(11, 17)
+    ]
+    assert of_rule(patient, DR) == [(date(2026, 6, 17), utc(2026, 6, 17, 13, 0))]
+    caregiver = plan([slot], person(BERLIN, time(8), Audience.CAREGIVER_HANDLER))
+    assert of_rule(caregiver, DC) == [(date(2026, 6, d), utc(2026, 6, d, 6, 0)) for d in range(11, 18)]
+    assert of_rule(caregiver, DR) == [(date(2026, 6, 18), utc(2026, 6, 18, 6, 0))]
+    assert {p.rule for p in caregiver} == {DC, DR}
+
+
+def test_audiences():
+    slot = [visit("v", date(2026, 2, 2), time(10), BERLIN)]
+    patient = plan(slot, person(BERLIN, time(9)))
+    handler = plan(slot, person(BERLIN, time(9), Audience.CAREGIVER_HANDLER))
+    non_handler = plan(slot, person(BERLIN, time(9), Audience.CAREGIVER_NON_HANDLER))
+    assert [(r, len(of_rule(patient, r))) for r in Rule] == [(VR, 1), (DC, 7), (DS, 0), (DR, 1), (SW, 3)]
+    assert [(r, len(of_rule(handler, r))) for r in Rule] == [(VR, 0), (DC, 7), (DS, 0), (DR, 1), (SW, 0)]
+    assert {p.rule for p in non_handler} == {DS}
+    assert of_rule(non_handler, DS) == of_rule(handler, DC)
+
+
+def test_disabled_rules():
+    slot = [visit("v", date(2026, 2, 2), time(10), BERLIN)]
+    only_checks = plan(slot, person(BERLIN, time(9)), RuleSettings(enabled=frozenset({DC})))
+    assert {p.rule for p in only_checks} == {DC} and len(only_checks) == 7
+    no_safety = RuleSettings(enabled=frozenset(Rule) - {DS})
+    assert plan(slot, person(BERLIN, time(9), Audience.CAREGIVER_NON_HANDLER), no_safety) == []
+    assert plan(slot, person(BERLIN, time(9)), RuleSettings(enabled=frozenset())) == []
+
+
+def test_visit_reminder_time_setting_and_longer_dressing_period():
+    slot = [visit("v", date(2026, 2, 2), time(10), BERLIN)]  # CET +1
+    settings = RuleSettings(visit_reminder_time=time(18), dressing_days=8)
+    planned = plan(slot, person(BERLIN, time(9)), settings)
+    assert of_rule(planned, VR) == [(date(2026, 2, 1), utc(2026, 2, 1, 17, 0))]
+    assert len(of_rule(planned, DC)) == 8
+    assert of_rule(planned, DR) == [(date(2026, 2, 10), utc(2026, 2, 10, 8, 0))]
+
+
+# --- quiet hours and day 0 ----------------------------------------------------------------------
+
+
+def test_in_quiet_hours_window_edges():
+    night = (time(22), time(7))
+    assert in_quiet_hours(time(22), *night) and in_quiet_hours(time(6, 59), *night)
+    assert not in_quiet_hours(time(7), *night) and not in_quiet_hours(time(21, 59), *night)
+    assert in_quiet_hours(time(12), time(12), time(14)) and not in_quiet_hours(time(14), time(12), time(14))
+    assert not in_quiet_hours(time(3), time(5), time(5))
+    assert not in_quiet_hours(time(3), None, None)
+
+
+def test_quiet_hours_crossing_midnight_move_to_next_morning():
+    # 1 Jun 10:00 CEST = 08:00Z. 23:00 is quiet, so each reminder goes to 07:00 CEST (05:00Z) next day.
+    caregiver = person(BERLIN, time(23), Audience.CAREGIVER_HANDLER, quiet=(time(22), time(7)))
+    planned = plan([visit("v", date(2026, 6, 1), time(10), BERLIN)], caregiver)
+    assert of_rule(planned, DC) == [(date(2026, 6, d), utc(2026, 6, d + 1, 5, 0)) for d in range(1, 8)]
+    assert of_rule(planned, DR) == [(date(2026, 6, 8), utc(2026, 6, 9, 5, 0))]
+
+
+def test_quiet_hours_same_day_windows_and_empty_window():
+    slot = [visit("v", date(2026, 6, 1), time(10), BERLIN)]
+    early = plan(slot, person(BERLIN, time(6), quiet=(time(22), time(7))))
+    assert dict(of_rule(early, DC))[date(2026, 6, 2)] == utc(2026, 6, 2, 5, 0)  # 06:00 → 07:00 same day
+    lunch = plan(slot, person(BERLIN, time(13), quiet=(time(12), time(14))))
+    assert dict(of_rule(lunch, DC))[date(2026, 6, 2)] == utc(2026, 6, 2, 12, 0)  # 13:00 → 14:00 CEST
+    none = plan(slot, person(BERLIN, time(23), quiet=(time(5), time(5))))
+    assert dict(of_rule(none, DC))[date(2026, 6, 2)] == utc(2026, 6, 2, 21, 0)
+
+
+def test_day_zero_not_before_injection_plus_one_hour():
+    zone = "UTC"
+    late = plan([visit("v", date(2026, 5, 4), time(10), zone)], person(zone, time(9)))
+    assert of_rule(late, DC)[0] == (date(2026, 5, 4), utc(2026, 5, 4, 11, 0))
+    assert of_rule(late, SW)[0] == (date(2026, 5, 4), utc(2026, 5, 4, 11, 0))
+    early = plan([visit("v", date(2026, 5, 4), time(7), zone)], person(zone, time(9)))
+    assert of_rule(early, DC)[0] == (date(2026, 5, 4), utc(2026, 5, 4, 9, 0))
+
+
+def test_injection_plus_one_hour_inside_quiet_hours_moves_to_quiet_end():
+    # 21:30 CEST injection → 22:30 is quiet → 2 Jun 07:00 CEST; still day 0's reminder.
+    patient = person(BERLIN, time(9), quiet=(time(22), time(7)))
+    planned = plan([visit("v", date(2026, 6, 1), time(21, 30), BERLIN)], patient)
+    assert of_rule(planned, DC)[:2] == [
+        (date(2026, 6, 1), utc(2026, 6, 2, 5, 0)),
+        (date(2026, 6, 2), utc(2026, 6, 2, 7, 0)),
+    ]
+
+
+def test_visit_reminder_pushed_past_the_visit_is_dropped():
+    slot = [visit("v", date(2026, 2, 2), time(8), BERLIN)]
+    patient = person(BERLIN, time(22), quiet=(time(21), time(9)))
+    assert of_rule(plan(slot, patient), VR) == []  # would land at 09:00 on the visit day
+    kept = plan(slot, patient, RuleSettings(visit_reminder_time=time(20)))
+    assert of_rule(kept, VR) == [(date(2026, 2, 1), utc(2026, 2, 1, 19, 0))]
+
+
+# --- overlaps, cancellation, filtering, determinism ---------------------------------------------
+
+
+def test_overlapping_dressing_periods_later_visit_owns_the_days():
+    zone = "UTC"
+    visits = [visit("a", date(2026, 1, 1), time(10), zone), visit("b", date(2026, 1, 3), time(10), zone)]
+    planned = plan(visits, person(zone, time(12)))
+    by = {(r, k): [p.day.day for p in planned if (p.rule, p.visit_key) == (r, k)] for r in Rule for k in "ab"}
+    assert by[(DC, "a")] == [1, 2] and by[(DC, "b")] == list(range(3, 10))
+    assert by[(DR, "a")] == [] and by[(DR, "b")] == [10]
+    assert by[(SW, "a")] == [1, 2] and by[(SW, "b")] == [3, 4, 5]
+    assert by[(VR, "a")] == [31] and by[(VR, "b")] == [2]  # 31 Dec and 2 Jan
+    dressing = [p.day for p in planned if p.rule in (DC, DR)]
+    assert len(dressing) == len(set(dressing))
+
+
+def test_visits_exactly_one_dressing_period_apart_drop_the_earlier_review():
+    zone = "UTC"
+    visits = [visit("a", date(2026, 1, 1), time(10), zone), visit("b", date(2026, 1, 8), time(10), zone)]
+    planned = plan(visits, person(zone, time(12)))
+    assert [(p.visit_key, p.day.day) for p in planned if p.rule is DR] == [("b", 15)]
+    assert len(of_rule(planned, DC)) == 14
+
+
+def test_cancelled_visit_yields_nothing_and_does_not_truncate():
+    zone = "UTC"
+    assert plan([visit("x", date(2026, 1, 3), time(10), zone, active=False)], person(zone, time(12))) == []
+    cancelled = visit("x", date(2026, 1, 3), time(10), zone, active=False)
+    visits = [visit("a", date(2026, 1, 1), time(10), zone), cancelled]
+    planned = plan(visits, person(zone, time(12)))
+    assert {p.visit_key for p in planned} == {"a"}
+    assert len(of_rule(planned, DC)) == 7
+    assert of_rule(planned, DR) == [(date(2026, 1, 8), utc(2026, 1, 8, 12, 0))]
+
+
+def test_after_filter_is_strict_and_accepts_any_aware_zone():
+    slot = [visit("v", date(2026, 6, 10), time(19), NY)]
+    patient = person(NY, time(9))
+    cut = plan(slot, patient, after=utc(2026, 6, 12, 13, 0))  # exactly day 2's reminders
+    assert [(p.rule, p.day.day) for p in cut] == [(DC, 13), (DC, 14), (DC, 15), (DC, 16), (DR, 17)]
+    same_instant = datetime(2026, 6, 12, 15, 0, tzinfo=ZoneInfo(BERLIN))
+    assert plan(slot, patient, after=same_instant) == cut
+
+
+def test_output_sorted_by_due_then_rule_then_visit_key():
+    slot = [visit("v", date(2026, 6, 10), time(19), NY)]
+    planned = plan(slot, person(NY, time(9)))
+    assert [(p.rule, p.due_at) for p in planned[:3]] == [
+        (VR, utc(2026, 6, 9, 13, 0)),
+        (DC, utc(2026, 6, 11, 0, 0)),
+        (SW, utc(2026, 6, 11, 0, 0)),
+    ]
+    # Visit "b" is 3 days before "a": b's dressing check and a's visit reminder share an instant.
+    pair = [visit("a", date(2026, 6, 13), time(10), NY), visit("b", date(2026, 6, 10), time(10), NY)]
+    planned = plan(pair, person(NY, time(9)))
+    tie = [(p.rule, p.visit_key) for p in planned if p.due_at == utc(2026, 6, 12, 13, 0)]
+    assert tie == [(DC, "b"), (SW, "b"), (VR, "a")]
+
+
+def test_same_day_visits_are_ordered_by_key():
+    twins = [visit("b", date(2026, 6, 10), time(10), NY), visit("a", date(2026, 6, 10), time(10), NY)]
+    for visits in (twins, twins[::-1]):
+        planned = plan(visits, person(NY, time(9)))
+        assert [(p.visit_key, p.due_at) for p in planned if p.rule is VR] == [
+            ("a", utc(2026, 6, 9, 13, 0)),
+            ("b", utc(2026, 6, 9, 13, 0)),
+        ]
+        assert {p.visit_key for p in planned if p.rule is not VR} == {"b"}  # the later one owns the days
+
+
+def test_planning_is_idempotent_and_independent_of_input_order():
+    visits = [
+        visit("c", date(2026, 2, 11), time(10), BERLIN),
+        visit("a", date(2026, 1, 7), time(10), BERLIN),
+        visit("b", date(2026, 1, 12), time(10), BERLIN),
+    ]
+    patient = person(BERLIN, time(9), quiet=(time(22), time(7)))
+    first = plan(visits, patient, after=utc(2026, 1, 10))
+    assert first == plan(visits, patient, after=utc(2026, 1, 10))
+    assert first == plan(list(reversed(visits)), patient, after=utc(2026, 1, 10))
+    assert first == sorted(first, key=lambda p: (p.due_at, p.rule, p.visit_key))
+
+
+def test_realistic_schedule_counts():
+    # First visit, second 3 weeks later, third 2 weeks after that (tvec-facts §1).
+    first = date(2026, 1, 7)
+    visits = [visit(f"v{i}", first + timedelta(days=d), time(10), BERLIN) for i, d in enumerate((0, 21, 35))]
+    counts = lambda planned: {r: len(of_rule(planned, r)) for r in Rule if of_rule(planned, r)}  # noqa: E731
+    patient = plan(visits, person(BERLIN, time(9)))
+    assert counts(patient) == {VR: 3, DC: 21, DR: 3, SW: 9}
+    reviews = [p.day for p in patient if p.rule is DR]
+    assert reviews == [date(2026, 1, 14), date(2026, 2, 4), date(2026, 2, 18)]
+    assert counts(plan(visits, person(BERLIN, time(9), Audience.CAREGIVER_HANDLER))) == {DC: 21, DR: 3}
+    assert counts(plan(visits, person(BERLIN, time(9), Audience.CAREGIVER_NON_HANDLER))) == {DS: 21}
+    midway = plan(visits, person(BERLIN, time(9)), after=utc(2026, 1, 31))
+    assert counts(midway) == {VR: 1, DC: 11, DR: 2, SW: 3}
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def test_validation_errors():
+    slot = [visit("v", date(2026, 2, 2), time(10), BERLIN)]
+    with pytest.raises(ValueError):
+        plan(slot, person("Europe/Atlantis", time(9)))
+    with pytest.raises(ValueError):
+        plan([visit("v", date(2026, 2, 2), time(10), "Nowhere/City")], person(BERLIN, time(9)))
+    with pytest.raises(ValueError):
+        plan_reminders(slot, person(BERLIN, time(9)), after=datetime(2026, 1, 1))
+    with pytest.raises(ValueError):
+        RuleSettings(dressing_days=2)
+    with pytest.raises(ValueError):
+        Recipient(Audience.PATIENT, BERLIN, time(9), quiet_start=time(22), quiet_end=None)
