@@ -11,6 +11,7 @@ from datetime import date, time
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.utils import timezone
 
@@ -49,7 +50,9 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(email: str, *, password: str | None = None, **extra: Any) -> User:
-        return User.objects.create_user(email, password, **extra)
+        user = User.objects.create_user(email, password, **extra)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        return user
 
     return make
 
