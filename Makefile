@@ -2,17 +2,19 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# Catalogs are committed as .po; the .mo files are built, never committed.
+COMPILE_MESSAGES := if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore '.venv*' -v0; fi
 
 .PHONY: run test venv dev-venv demo messages clean
 
 run: venv
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore '.venv*' -v0
+	$(COMPILE_MESSAGES)
 	$(PY) manage.py seed_demo
 	bin/serve
 
 test: dev-venv
-	$(PY) manage.py compilemessages --ignore '.venv*' -v0
+	$(COMPILE_MESSAGES)
 	bin/test
 
 venv: $(VENV)/.runtime
