@@ -19,6 +19,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("patients/", include(patient_urls)),
+    path("clinics/<uuid:code>/audit/", views.clinic_audit, name="clinic-audit"),
     path("visits/<uuid:code>/edit/", views.visit_edit, name="visit-edit"),
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),

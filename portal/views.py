@@ -21,6 +21,7 @@ from portal.forms import CaregiverInviteForm, EnrolPatientForm, VisitForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, InjectionVisit, Patient
 from portal.queries import (
+    access_clinic,
     access_caregiver_link,
     access_clinic_patient,
     access_patient,
@@ -65,8 +66,19 @@ def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/patient_list.html",
-        {"page": page, "query": query, "is_staff": is_clinic_staff(request.user)},
+        {"page": page, "query": query, "admin_clinics": list_clinics_for(request.user, admin=True)},
     )
+
+
+@login_required
+def clinic_audit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """The clinic's audit log: who read or changed which patient's data. Admins only."""
+    clinic = access_clinic(request.user, code, admin=True)
+    page = Paginator(clinic.audit_events.select_related("actor"), 100).get_page(request.GET.get("page"))
+    codes = {event.patient_code for event in page.object_list if event.patient_code}
+    names = dict(clinic.patients.filter(code__in=codes).values_list("code", "name"))
+    rows = [(event, names.get(event.patient_code, event.patient_code)) for event in page.object_list]
+    return render(request, "portal/clinic_audit.html", {"clinic": clinic, "page": page, "rows": rows})
 
 
 @login_required

@@ -134,3 +134,22 @@ def test_patient_pages_use_uuids_not_integer_keys(world):
     patient: Patient = world["patient"]
     assert str(patient.code) in response.content.decode()
     assert f"/patients/{patient.pk}/" not in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_clinic_admins_read_the_audit_log(world, clinic, persona):
+    response = client_for(world, persona).get(reverse("clinic-audit", args=[clinic.code]))
+    if persona == "clinic_admin":
+        assert response.status_code == 200
+    elif persona == "anonymous":
+        assert response.status_code == 302
+    else:
+        assert response.status_code == 404
+
+
+def test_audit_log_names_the_patient_and_actor(world, clinic):
+    client_for(world, "clinician").get(reverse("patient-detail", args=[world["patient"].code]))
+    html = client_for(world, "clinic_admin").get(reverse("clinic-audit", args=[clinic.code])).content.decode()
+    assert "patient.viewed" in html
+    assert world["users"]["clinician"].email in html
+    assert world["patient"].name in html
