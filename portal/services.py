@@ -322,8 +322,9 @@ def accept_invitation(*, token: str, user: User | None, now: datetime | None = N
     now = now or timezone.now()
     invitation = find_invitation(token, now=now)
     # Lock the row: two clicks at once must not both succeed.
+    # of=("self",): PostgreSQL cannot lock the nullable side of the caregiver_link join.
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("patient", "caregiver_link")
         .get(pk=invitation.pk)
     )
