@@ -21,8 +21,8 @@ from portal.forms import CaregiverInviteForm, EnrolPatientForm, VisitForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, InjectionVisit, Patient
 from portal.queries import (
-    access_clinic,
     access_caregiver_link,
+    access_clinic,
     access_clinic_patient,
     access_patient,
     access_visit,
