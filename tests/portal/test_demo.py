@@ -37,3 +37,24 @@ def test_demo_visits_are_done_then_scheduled(db):
     assert [v.status for v in visits[:2]] == ["done", "done"]
     assert {v.status for v in visits[2:]} == {"scheduled"}
     assert CaregiverLink.objects.get().status == CaregiverLink.Status.ACTIVE
+
+
+def test_demo_logins_work(client, db):
+    from allauth.mfa.totp.internal.auth import hotp_value, yield_hotp_counters_from_time
+    from django.urls import reverse
+
+    from portal.demo import DEMO_TOTP_SECRET, HOME_PASSWORD, STAFF_PASSWORD
+
+    seed_demo()
+    response = client.post(
+        reverse("account_login"), {"login": "clinician@demo.example", "password": STAFF_PASSWORD}
+    )
+    assert response["Location"] == reverse("mfa_authenticate")
+    code = f"{hotp_value(DEMO_TOTP_SECRET, next(yield_hotp_counters_from_time())):06d}"
+    client.post(reverse("mfa_authenticate"), {"code": code})
+    assert client.get(reverse("patient-list")).status_code == 200
+    client.logout()
+    for email in ("patient@demo.example", "caregiver@demo.example"):
+        client.post(reverse("account_login"), {"login": email, "password": HOME_PASSWORD})
+        assert "_auth_user_id" in client.session
+        client.logout()
