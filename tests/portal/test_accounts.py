@@ -39,6 +39,12 @@ def test_sign_in_page_uses_our_layout(client):
     assert 'href="#main"' in html
 
 
+def test_sign_in_page_offers_no_sign_up(client):
+    html = client.get(reverse("account_login")).content.decode()
+    assert reverse("account_signup") not in html
+    assert reverse("account_request_login_code") in html
+
+
 def test_public_signup_is_closed(client):
     response = client.get(reverse("account_signup"))
     assert "_auth_user_id" not in client.session
