@@ -37,7 +37,8 @@ demo: venv
 	$(PY) manage.py seed_demo
 
 messages: dev-venv
-	$(PY) manage.py makemessages -a -e html,txt,py --ignore '.venv*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py makemessages -a -e html,txt,py,js,webmanifest --ignore '.venv*' --ignore 'var/*' \
+		--ignore 'tests/*' --ignore 'node_modules/*' --ignore 'export/*' --no-obsolete
 
 clean:
 	rm -rf $(VENV) var/staticfiles

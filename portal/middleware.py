@@ -1,10 +1,11 @@
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest, HttpResponse
 from django.middleware import locale
 from django.shortcuts import redirect
-from django.utils import translation
+from django.utils import timezone, translation
 
 from portal.queries import is_clinic_staff
 
@@ -13,16 +14,17 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 class LocaleMiddleware(locale.LocaleMiddleware):
     """Language: the URL prefix on public pages, else a signed-in user's saved
-    language, else the browser's Accept-Language (Django's own order)."""
+    language, else the browser's Accept-Language (Django's own order).
+    A signed-in user also reads every date and time in their own time zone."""
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not translation.get_language_from_path(request.path_info)
-        ):
+        if user is None or not user.is_authenticated:
+            timezone.deactivate()
+            return
+        timezone.activate(ZoneInfo(user.time_zone))
+        if not translation.get_language_from_path(request.path_info):
             translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
 
