@@ -7,9 +7,13 @@ from portal.models import (
     AuditEvent,
     CaregiverLink,
     Clinic,
+    ClinicReminderSettings,
+    Delivery,
     InjectionVisit,
     Invitation,
     Patient,
+    PushSubscription,
+    Reminder,
     StaffMembership,
     TreatmentCourse,
     User,
@@ -91,3 +95,42 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(ClinicReminderSettings)
+class ClinicReminderSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "clinic",
+        "visit_reminder_on",
+        "dressing_check_on",
+        "dressing_review_on",
+        "symptom_watch_on",
+        "dressing_days",
+    ]
+    list_select_related = ["clinic"]
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    readonly_fields = ["channel", "device", "status", "attempts", "next_attempt_at", "error", "sent_at"]
+    can_delete = False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """For operators watching the worker; changes go through planning, not this page."""
+
+    list_display = ["code", "rule", "audience", "day", "due_at", "status", "claimed_until"]
+    list_filter = ["status", "rule"]
+    list_select_related = ["recipient"]
+    raw_id_fields = ["recipient", "patient", "visit"]
+    readonly_fields = [field.name for field in Reminder._meta.fields]
+    inlines = [DeliveryInline]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["code", "user", "created_at"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]

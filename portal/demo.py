@@ -21,6 +21,7 @@ from portal.models import (
     TreatmentCourse,
     User,
 )
+from portal.reminders import replan_patient
 
 CLINIC_NAME = "Demo Skin Cancer Clinic"
 ZONE = "America/New_York"
@@ -107,6 +108,8 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
             "activated_at": timezone.now(),
         },
     )
+    # Visits were written directly above, so plan their reminders (idempotent).
+    replan_patient(patient)
     logins += [
         DemoLogin("patient", patient_user.email, HOME_PASSWORD, []),
         DemoLogin("caregiver", caregiver.email, HOME_PASSWORD, []),

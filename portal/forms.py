@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import UNSAFE_DRESSING_HANDLER, Clinic, InjectionVisit
+from portal.models import UNSAFE_DRESSING_HANDLER, Clinic, ClinicReminderSettings, InjectionVisit
 from portal.timezones import TIME_ZONES
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in TIME_ZONES]
@@ -70,3 +70,56 @@ class CaregiverInviteForm(forms.Form):
         if data.get("pregnant_or_immunocompromised") and data.get("handles_dressings"):
             self.add_error("handles_dressings", UNSAFE_DRESSING_HANDLER)
         return data
+
+
+class ReminderPreferencesForm(forms.Form):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+    reminder_time = forms.TimeField(
+        label=_("Reminder time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    quiet_start = forms.TimeField(
+        label=_("Quiet hours start"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("No reminders between these times. Leave both empty for none."),
+    )
+    quiet_end = forms.TimeField(
+        label=_("Quiet hours end"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    reminders_by_email = forms.BooleanField(label=_("Send reminders by email"), required=False)
+    reminders_by_push = forms.BooleanField(
+        label=_("Show reminders as notifications on my devices"), required=False
+    )
+    discreet = forms.BooleanField(
+        label=_("Discreet notifications"),
+        required=False,
+        help_text=_("Notifications and emails say only that there is a reminder, not what it is about."),
+    )
+
+    def __init__(self, *args, is_patient: bool, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if not is_patient:
+            del self.fields["discreet"]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
+            self.add_error("quiet_end", _("Give both the start and the end of quiet hours, or neither."))
+        return data
+
+
+class ClinicReminderSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ClinicReminderSettings
+        fields = ClinicReminderSettings.EDITABLE_FIELDS
+        widgets = {
+            "visit_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "default_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        help_texts = {
+            "dressing_days": _(
+                "At least 7: keep injection sites covered for at least 1 week after each treatment."
+            ),
+        }

@@ -35,7 +35,16 @@ class StaffMFAMiddleware:
     Until then every page sends them to the set-up page; signing out and the
     set-up pages themselves stay open."""
 
-    OPEN_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/static/", "/healthz", "/jsi18n/")
+    OPEN_PREFIXES = (
+        "/accounts/2fa/",
+        "/accounts/logout/",
+        "/static/",
+        "/healthz",
+        "/jsi18n/",
+        "/sw.js",
+        "/manifest.webmanifest",
+        "/language/",
+    )
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -45,6 +54,8 @@ class StaffMFAMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(self.OPEN_PREFIXES)
+            # Public pages (the guide, under a language prefix) stay open to everyone.
+            and not translation.get_language_from_path(request.path_info)
             and is_clinic_staff(user)
             and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):

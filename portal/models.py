@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.timezones import TIME_ZONES
 
@@ -70,6 +71,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Reminder preferences of the person. A caregiver's reminders follow these; a patient's
+    # timing follows their Patient record (set by the clinic or by them), channels follow these.
+    reminder_time = models.TimeField(_("reminder time"), default=time(9, 0))
+    quiet_start = models.TimeField(_("quiet hours start"), null=True, blank=True)
+    quiet_end = models.TimeField(_("quiet hours end"), null=True, blank=True)
+    reminders_by_email = models.BooleanField(_("reminders by email"), default=True)
+    reminders_by_push = models.BooleanField(_("reminders on this phone or computer"), default=True)
 
     objects = UserManager()
 
@@ -82,6 +90,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.CheckConstraint(condition=valid_time_zone("time_zone"), name="user_time_zone_valid"),
             models.CheckConstraint(condition=valid_language("language"), name="user_language_valid"),
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | Q(quiet_start__isnull=False, quiet_end__isnull=False),
+                name="user_quiet_hours_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -190,9 +203,9 @@ class CaregiverLink(models.Model):
     """A caregiver at home, linked to a patient with the patient's consent."""
 
     class Status(models.TextChoices):
-        INVITED = "invited", _("Invited")
-        ACTIVE = "active", _("Active")
-        REVOKED = "revoked", _("Revoked")
+        INVITED = "invited", pgettext_lazy("caregiver link status", "Invited")
+        ACTIVE = "active", pgettext_lazy("caregiver link status", "Active")
+        REVOKED = "revoked", pgettext_lazy("caregiver link status", "Revoked")
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, models.CASCADE, related_name="caregiver_links")
@@ -268,10 +281,10 @@ class InjectionVisit(models.Model):
     visit can never belong to a course of another patient."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", _("Scheduled")
-        DONE = "done", _("Done")
-        MISSED = "missed", _("Missed")
-        CANCELLED = "cancelled", _("Cancelled")
+        SCHEDULED = "scheduled", pgettext_lazy("visit status", "Scheduled")
+        DONE = "done", pgettext_lazy("visit status", "Done")
+        MISSED = "missed", pgettext_lazy("visit status", "Missed")
+        CANCELLED = "cancelled", pgettext_lazy("visit status", "Cancelled")
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     course = models.ForeignKey(TreatmentCourse, models.CASCADE, related_name="visits")
@@ -364,3 +377,191 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("Audit events are append-only.")
+
+
+# --- Reminders ----------------------------------------------------------------
+# Rows planned by portal.reminders.replan_patient and delivered by the sendreminders worker
+# (DESIGN.md section 4). Texts are rendered at delivery time, never stored.
+
+
+class ClinicReminderSettings(models.Model):
+    """Which reminder rules a clinic uses and when; the wording stays the clinical wording."""
+
+    # What a clinic admin may change; the wording of reminders is not among them.
+    EDITABLE_FIELDS = [
+        "visit_reminder_on",
+        "dressing_check_on",
+        "dressing_review_on",
+        "symptom_watch_on",
+        "dressing_days",
+        "symptom_days",
+        "visit_reminder_time",
+        "default_reminder_time",
+    ]
+
+    clinic = models.OneToOneField(Clinic, models.CASCADE, related_name="reminder_settings")
+    visit_reminder_on = models.BooleanField(_("appointment reminder the day before"), default=True)
+    dressing_check_on = models.BooleanField(_("daily dressing check"), default=True)
+    dressing_review_on = models.BooleanField(
+        _("dressing review at the end of the dressing period"), default=True
+    )
+    symptom_watch_on = models.BooleanField(_("what to expect in the first days"), default=True)
+    # The label says at least 1 week; a clinic may lengthen it, never shorten it.
+    dressing_days = models.PositiveSmallIntegerField(_("days in the dressing period"), default=7)
+    symptom_days = models.PositiveSmallIntegerField(_("days of symptom reminders"), default=3)
+    visit_reminder_time = models.TimeField(
+        _("time of the appointment reminder"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: each person's own reminder time."),
+    )
+    default_reminder_time = models.TimeField(_("reminder time for new patients"), default=time(9, 0))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dressing_days__gte=7), name="reminder_settings_dressing_days_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(symptom_days__gte=1, symptom_days__lte=14),
+                name="reminder_settings_symptom_days_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder settings of {self.clinic}"
+
+    def clean(self) -> None:
+        if self.dressing_days < 7:
+            raise ValidationError(_("Keep dressings on for at least 7 days after each treatment."))
+
+
+class Reminder(models.Model):
+    """One reminder: (recipient, visit, rule, day). The unit of delivery."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Planned")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        MISSED = "missed", _("Missed (too late to send)")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="reminders")
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="reminders")
+    visit = models.ForeignKey(InjectionVisit, models.CASCADE, related_name="reminders")
+    # The values of portal.planning.Rule and Audience.
+    rule = models.CharField(
+        max_length=30,
+        choices=[
+            ("visit_reminder", _("Appointment the next day")),
+            ("dressing_check", _("Daily dressing check")),
+            ("dressing_safety", _("Do not handle dressings")),
+            ("dressing_review", _("Dressing review")),
+            ("symptom_watch", _("What to expect, when to call")),
+        ],
+    )
+    audience = models.CharField(
+        max_length=30,
+        choices=[
+            ("patient", _("Patient")),
+            ("caregiver_handler", _("Caregiver who helps with dressings")),
+            ("caregiver_non_handler", _("Caregiver who must not handle dressings")),
+        ],
+    )
+    day = models.DateField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The worker's next look at this row: due_at at first, later the earliest retry.
+    next_attempt_at = models.DateTimeField()
+    # A lease: the worker holding claim_token owns the row until claimed_until.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "visit", "rule", "day"], name="reminder_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "failed", "missed", "cancelled"]),
+                name="reminder_status_valid",
+            ),
+        ]
+        indexes = [
+            # Used by sendreminders to find due rows.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="reminder_due"),
+            models.Index(fields=["patient", "due_at"], name="reminder_patient_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.day} ({self.status})"
+
+
+class PushSubscription(models.Model):
+    """One browser or phone that accepts web push for a user (RFC 8030)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Push subscription {self.code}"
+
+
+class Delivery(models.Model):
+    """One reminder on one channel to one device: sent at most once."""
+
+    class Channel(models.TextChoices):
+        INBOX = "inbox", _("In the app")
+        EMAIL = "email", _("Email")
+        PUSH = "push", _("Notification")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    reminder = models.ForeignKey(Reminder, models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The push subscription's code; empty for channels without devices. Not a foreign key:
+    # a subscription removed on 404/410 must not take its delivery history with it.
+    device = models.CharField(max_length=36, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A short code such as "smtp", "http-500" or "gone"; never message text.
+    error = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "channel", "device"], name="delivery_unique"),
+            models.CheckConstraint(
+                condition=Q(channel__in=["inbox", "email", "push"]), name="delivery_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "failed"]), name="delivery_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery of reminder {self.reminder_id} ({self.status})"
+
+
+class CalendarFeed(models.Model):
+    """A user's secret calendar address; rotating the token revokes the old address."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

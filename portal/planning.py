@@ -207,3 +207,25 @@ def plan_reminders(
                     planned.append(Planned(rule, visit.key, day, due))
     planned.sort(key=lambda p: (p.due_at, p.rule, p.visit_key))
     return planned
+
+
+@dataclass(frozen=True)
+class DressingStatus:
+    """Where a patient is in the dressing period of their latest treatment, today."""
+
+    last_treatment: date | None
+    days_since: int | None  # 0 on the treatment day
+    dressing_days: int
+
+    @property
+    def in_dressing_period(self) -> bool:
+        return self.days_since is not None and self.days_since < self.dressing_days
+
+
+def dressing_status(treatment_dates: Iterable[date], today: date, dressing_days: int = 7) -> DressingStatus:
+    """The latest treatment on or before ``today`` (the patient's local date) and the days since."""
+    past = [day for day in treatment_dates if day <= today]
+    if not past:
+        return DressingStatus(None, None, dressing_days)
+    last = max(past)
+    return DressingStatus(last, (today - last).days, dressing_days)

@@ -11,7 +11,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from portal.models import CaregiverLink, Clinic, InjectionVisit, Patient, StaffMembership, User
+from portal.models import (
+    CaregiverLink,
+    Clinic,
+    Delivery,
+    InjectionVisit,
+    Patient,
+    PushSubscription,
+    Reminder,
+    StaffMembership,
+    User,
+)
 
 AnyUser = User | AnonymousUser
 
@@ -123,3 +133,47 @@ def access_caregiver_link(user: AnyUser, code: UUID, *, manage: bool = False) ->
         return scope.select_related("patient__clinic", "caregiver").get(code=code)
     except CaregiverLink.DoesNotExist:
         raise Http404 from None
+
+
+# --- Reminders ----------------------------------------------------------------------
+
+
+def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
+    """Reminders delivered to the user's in-app inbox, for patients the user may still read."""
+    if not user.is_authenticated:
+        return Reminder.objects.none()
+    return (
+        Reminder.objects.filter(
+            recipient=user,
+            patient__in=list_patients_for(user),
+            deliveries__channel=Delivery.Channel.INBOX,
+            deliveries__status=Delivery.Status.SENT,
+        )
+        .select_related("patient__clinic", "visit", "recipient")
+        .order_by("-due_at")
+    )
+
+
+def access_reminder(user: AnyUser, code: UUID) -> Reminder:
+    """One of the user's own delivered reminders."""
+    try:
+        return list_inbox_for(user).get(code=code)
+    except Reminder.DoesNotExist:
+        raise Http404 from None
+
+
+def list_reminder_log_for(user: AnyUser, patient: Patient) -> QuerySet[Reminder]:
+    """What was sent to a patient and their caregivers: clinic staff of the patient's clinic only."""
+    return (
+        Reminder.objects.filter(patient__in=list_clinic_patients_for(user), patient=patient)
+        .exclude(status=Reminder.Status.CANCELLED)
+        .select_related("recipient")
+        .prefetch_related("deliveries")
+        .order_by("-due_at")
+    )
+
+
+def list_push_subscriptions_for(user: AnyUser) -> QuerySet[PushSubscription]:
+    if not user.is_authenticated:
+        return PushSubscription.objects.none()
+    return PushSubscription.objects.filter(user=user)

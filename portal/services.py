@@ -1,6 +1,7 @@
 """Writes: verb-named functions that change state. Callers pass objects that an
 access function already scoped to the user."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,15 +21,20 @@ from django.utils.translation import gettext as _
 from portal.emails import send_email
 from portal.models import (
     AuditEvent,
+    CalendarFeed,
     CaregiverLink,
     Clinic,
+    ClinicReminderSettings,
     InjectionVisit,
     Invitation,
     Patient,
+    PushSubscription,
+    Reminder,
     StaffMembership,
     TreatmentCourse,
     User,
 )
+from portal.reminders import replan_patient
 
 INVITATION_SALT = "portal.invitation"
 
@@ -77,6 +84,8 @@ def enrol_patient(
 ) -> Patient:
     """Create a patient at the clinic and email them an invitation."""
     patient = Patient(clinic=clinic, name=name, email=email.lower(), language=language, time_zone=time_zone)
+    if reminder_settings := ClinicReminderSettings.objects.filter(clinic=clinic).first():
+        patient.reminder_time = reminder_settings.default_reminder_time
     patient.full_clean()
     patient.save()
     record_audit(actor=by, action="patient.enrolled", patient=patient, request=request)
@@ -94,9 +103,19 @@ def update_patient_settings(*, patient: Patient, by: User, **changes: Any) -> Pa
         setattr(patient, field, value)
     patient.full_clean()
     patient.save(update_fields=sorted(changes))
+    replan_patient(patient)
     if by != patient.user:
         record_audit(actor=by, action="patient.settings_changed", patient=patient)
     return patient
+
+
+@transaction.atomic
+def set_language(*, user: User, language: str) -> None:
+    """The language of the user's pages, emails and reminders (their patient record's too)."""
+    user.language = language
+    user.full_clean(validate_unique=False)
+    user.save(update_fields=["language"])
+    Patient.objects.filter(user=user).update(language=language)
 
 
 # --- Treatment courses and visits ------------------------------------------
@@ -128,6 +147,7 @@ def add_visit(
     )
     visit.full_clean()
     visit.save()
+    replan_patient(patient)
     record_audit(actor=by, action="visit.added", patient=patient, subject_code=visit.code, request=request)
     return visit
 
@@ -145,6 +165,7 @@ def change_visit(
         setattr(visit, field, value)
     visit.full_clean()
     visit.save(update_fields=[*sorted(changes), "updated_at"])
+    replan_patient(visit.course.patient)
     record_audit(
         actor=by,
         action="visit.changed",
@@ -200,6 +221,7 @@ def invite_caregiver(
     )
     link.full_clean()
     link.save()
+    replan_patient(patient)
     if not by_patient:
         record_audit(
             actor=by, action="caregiver.invited", patient=patient, subject_code=link.code, request=request
@@ -218,6 +240,7 @@ def revoke_caregiver(*, link: CaregiverLink, by: User, request: HttpRequest | No
     link.revoked_at = timezone.now()
     link.save(update_fields=["status", "revoked_at"])
     link.invitations.filter(accepted_at__isnull=True).update(withdrawn_at=link.revoked_at)
+    replan_patient(link.patient)
     if by.pk not in (link.patient.user_id, link.caregiver_id):
         record_audit(
             actor=by,
@@ -370,4 +393,90 @@ def accept_invitation(*, token: str, user: User | None, now: datetime | None = N
     invitation.accepted_at = now
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    replan_patient(patient)
     return AcceptedInvitation(invitation=invitation, user=user, created_account=created)
+
+
+# --- Reminders and their channels -------------------------------------------------
+
+
+@transaction.atomic
+def update_reminder_preferences(*, user: User, **changes: Any) -> User:
+    """A person's own reminder time, quiet hours and channels; re-plans every patient they
+    get reminders for."""
+    allowed = {
+        "reminder_time",
+        "quiet_start",
+        "quiet_end",
+        "reminders_by_email",
+        "reminders_by_push",
+        "time_zone",
+    }
+    if unknown := set(changes) - allowed:
+        raise ValueError(f"Not reminder preferences: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if (user.quiet_start is None) != (user.quiet_end is None):
+        raise ValidationError(_("Give both the start and the end of quiet hours, or neither."))
+    user.full_clean(exclude=["password"], validate_unique=False)
+    user.save(update_fields=sorted(changes))
+    cared_for = CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE)
+    for patient in Patient.objects.filter(Q(user=user) | Q(pk__in=cared_for.values("patient"))):
+        replan_patient(patient)
+    return user
+
+
+@transaction.atomic
+def update_clinic_reminder_settings(*, clinic: Clinic, by: User, **changes: Any) -> ClinicReminderSettings:
+    """Switch rules on or off and change times for a clinic; re-plans all its patients."""
+    allowed = set(ClinicReminderSettings.EDITABLE_FIELDS)
+    if unknown := set(changes) - allowed:
+        raise ValueError(f"Not reminder settings: {sorted(unknown)}")
+    reminder_settings = ClinicReminderSettings.objects.filter(clinic=clinic).first()
+    created = reminder_settings is None
+    reminder_settings = reminder_settings or ClinicReminderSettings(clinic=clinic)
+    for field, value in changes.items():
+        setattr(reminder_settings, field, value)
+    reminder_settings.full_clean()
+    if created:
+        reminder_settings.save()
+    else:
+        reminder_settings.save(update_fields=[*sorted(changes), "updated_at"])
+    for patient in clinic.patients.all():
+        replan_patient(patient)
+    record_audit(actor=by, action="clinic.reminder_settings_changed", clinic=clinic)
+    return reminder_settings
+
+
+def mark_reminder_read(*, reminder: Reminder, now: datetime | None = None) -> Reminder:
+    if reminder.read_at is None:
+        reminder.read_at = now or timezone.now()
+        Reminder.objects.filter(pk=reminder.pk, read_at__isnull=True).update(read_at=reminder.read_at)
+    return reminder
+
+
+def subscribe_push(
+    *, user: User, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
+) -> PushSubscription:
+    """Store one device's push subscription; a browser that subscribes again replaces its row."""
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:200]},
+    )
+    return subscription
+
+
+def unsubscribe_push(*, subscription: PushSubscription) -> None:
+    subscription.delete()
+
+
+def rotate_calendar_feed(*, user: User) -> CalendarFeed:
+    """A new secret calendar address; the old one stops working at once."""
+    feed, _created = CalendarFeed.objects.update_or_create(
+        user=user, defaults={"token": secrets.token_urlsafe(32), "created_at": timezone.now()}
+    )
+    return feed
+
+
+def revoke_calendar_feed(*, user: User) -> None:
+    CalendarFeed.objects.filter(user=user).delete()

@@ -207,6 +207,26 @@ if os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
+# --- Reminders --------------------------------------------------------------
+# The sendreminders worker (portal/reminders.py). See README, "Running the reminder worker".
+
+# A reminder more overdue than this is marked missed, never sent late.
+REMINDER_MAX_LATENESS_MINUTES = env_int("REMINDER_MAX_LATENESS_MINUTES", 120)
+# How long a worker owns the reminders it claimed; a killed worker's claims expire after this.
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+# First retry after this many seconds, doubling each time.
+REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 60)
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 200)
+REMINDER_THREADS = env_int("REMINDER_THREADS", 8)
+REMINDER_IDLE_SECONDS = env_int("REMINDER_IDLE_SECONDS", 5)
+# Web push (VAPID). Without VAPID_PRIVATE_KEY a key is generated once into var/vapid_private_key.
+VAPID_PRIVATE_KEY = env_secret("VAPID_PRIVATE_KEY")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:care@localhost")
+PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 10)
+# Accept http push endpoints on loopback (local development and tests only).
+PUSH_ALLOW_INSECURE_ENDPOINTS = env_bool("PUSH_ALLOW_INSECURE_ENDPOINTS", DEBUG)
+
 # --- Internationalization ---------------------------------------------------
 
 LANGUAGE_CODE = "en"

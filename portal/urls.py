@@ -1,10 +1,13 @@
 """The whole site on one screen."""
 
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from portal import views
+from education.urls import review_urlpatterns as education_review_urls
+from portal import api, pwa, reminder_views, views
+from portal.calendar import calendar_feed
 
 patient_urls = [
     path("", views.patient_list, name="patient-list"),
@@ -15,11 +18,43 @@ patient_urls = [
     path("<uuid:code>/caregivers/invite/", views.caregiver_invite, name="caregiver-invite"),
 ]
 
+reminder_urls = [
+    path("", reminder_views.reminder_list, name="reminder-list"),
+    path("settings/", reminder_views.reminder_settings, name="reminder-settings"),
+    path("calendar/rotate/", reminder_views.calendar_rotate, name="calendar-rotate"),
+    path("calendar/revoke/", reminder_views.calendar_revoke, name="calendar-revoke"),
+    path("<uuid:code>/", reminder_views.reminder_detail, name="reminder-detail"),
+]
+
+api_urls = [
+    path("reminders/", api.ReminderListApi.as_view(), name="api-reminder-list"),
+    path("reminders/<uuid:code>/read/", api.ReminderReadApi.as_view(), name="api-reminder-read"),
+    path("push/key/", api.PushKeyApi.as_view(), name="api-push-key"),
+    path("push/subscriptions/", api.PushSubscriptionListApi.as_view(), name="api-push-subscriptions"),
+    path(
+        "push/subscriptions/<uuid:code>/",
+        api.PushSubscriptionDetailApi.as_view(),
+        name="api-push-subscription",
+    ),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", views.language, name="language"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
     path("patients/", include(patient_urls)),
+    path("reminders/", include(reminder_urls)),
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
+    path(
+        "clinics/<uuid:code>/reminders/",
+        reminder_views.clinic_reminder_settings,
+        name="clinic-reminder-settings",
+    ),
+    path("api/v1/", include(api_urls)),
     path("clinics/<uuid:code>/audit/", views.clinic_audit, name="clinic-audit"),
+    path("translations/", include(education_review_urls)),
     path("visits/<uuid:code>/edit/", views.visit_edit, name="visit-edit"),
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
@@ -27,3 +62,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Public pages: every language has its own prefix, English too (/en/guide/).
+urlpatterns += i18n_patterns(path("", include("education.urls")))

@@ -1,9 +1,11 @@
 """HTML views: parse, access, at most one service, render or redirect."""
 
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from allauth.account.internal.flows.login import perform_login
 from allauth.account.models import Login
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,14 +14,19 @@ from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import translate_url
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from education.links import guide_links
 from portal import services
 from portal.forms import CaregiverInviteForm, EnrolPatientForm, VisitForm
 from portal.http import AuthenticatedHttpRequest
-from portal.models import CaregiverLink, InjectionVisit, Patient
+from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
+from portal.planning import dressing_status
 from portal.queries import (
     access_caregiver_link,
     access_clinic,
@@ -30,6 +37,7 @@ from portal.queries import (
     list_cared_for_patients,
     list_clinic_patients_for,
     list_clinics_for,
+    list_reminder_log_for,
 )
 
 
@@ -41,6 +49,29 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Switch language: kept on a signed-in user's account, in a cookie otherwise."""
+    code = request.POST.get("language", "")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = "/"
+    if code not in dict(settings.LANGUAGES):
+        messages.error(request, _("Choose one of the languages in the list."))
+        return redirect(next_url)
+    if request.user.is_authenticated:
+        services.set_language(user=request.user, language=code)
+    response = redirect(translate_url(next_url, code))
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
 
 
 @login_required
@@ -114,20 +145,53 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     can_manage = staff or patient.user_id == request.user.pk
     if staff:
         services.record_audit(actor=request.user, action="patient.viewed", patient=patient, request=request)
-    visits = InjectionVisit.objects.filter(course__patient=patient).order_by("local_date", "local_time")
+    visits = list(InjectionVisit.objects.filter(course__patient=patient).order_by("local_date", "local_time"))
+    today = timezone.localdate(timezone=ZoneInfo(patient.time_zone))
+    active = [visit for visit in visits if visit.is_active]
+    settings_row = ClinicReminderSettings.objects.filter(clinic=patient.clinic).first()
+    dressing = dressing_status(
+        [visit.local_date for visit in active], today, settings_row.dressing_days if settings_row else 7
+    )
+    upcoming = [visit for visit in visits if visit.local_date >= today]
+    past = [visit for visit in visits if visit.local_date < today]
     links = patient.caregiver_links.exclude(status=CaregiverLink.Status.REVOKED) if can_manage else []
+    reminder_log = None
+    if staff:
+        # What was sent to the patient and caregivers, and what failed: health data, so audited.
+        reminder_log = list_reminder_log_for(request.user, patient).filter(due_at__lte=timezone.now())[:100]
+        services.record_audit(
+            actor=request.user, action="patient.reminders_viewed", patient=patient, request=request
+        )
     return render(
         request,
         "portal/patient_detail.html",
         {
             "patient": patient,
-            "visits": visits,
+            "upcoming": upcoming,
+            "past": past,
+            "dressing": dressing,
+            "next_visit": next(
+                (visit for visit in upcoming if visit.status == InjectionVisit.Status.SCHEDULED), None
+            ),
             "links": links,
             "is_staff": staff,
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
+            "reminder_log": reminder_log,
+            "guides": patient_guides(request, patient, staff=staff),
         },
     )
+
+
+def patient_guides(
+    request: AuthenticatedHttpRequest, patient: Patient, *, staff: bool
+) -> list[dict[str, str]]:
+    """Staff print any module in the patient's language, with the clinic's numbers;
+    a patient or caregiver reads the ones written for them, in their own language."""
+    if staff:
+        return guide_links(reader="care team", language=patient.language, printed_for=patient.code)
+    reader = "patient" if patient.user_id == request.user.pk else "caregiver"
+    return guide_links(reader=reader, language=translation.get_language())
 
 
 @login_required

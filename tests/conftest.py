@@ -28,6 +28,9 @@ from portal.models import (
 # Playwright's sync API runs an event loop in this thread; the ORM must still work.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Chromium fixtures for the tests marked "browser".
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:

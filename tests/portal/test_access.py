@@ -153,3 +153,32 @@ def test_audit_log_names_the_patient_and_actor(world, clinic):
     assert "patient.viewed" in html
     assert world["users"]["clinician"].email in html
     assert world["patient"].name in html
+
+
+def test_patient_page_links_to_the_guides_for_each_reader(world):
+    patient = world["patient"]
+    url = reverse("patient-detail", args=[patient.code])
+    staff_page = client_for(world, "clinician").get(url).content.decode()
+    assert f"/en/guide/for-caregivers/?for={patient.code}" in staff_page
+    own_page = client_for(world, "patient").get(url).content.decode()
+    assert "/en/guide/dressing-care/" in own_page
+    assert "/en/guide/for-caregivers/" not in own_page
+    caregiver_page = client_for(world, "caregiver").get(url).content.decode()
+    assert "/en/guide/for-caregivers/" in caregiver_page
+    assert "/en/guide/side-effects/" not in caregiver_page
+
+
+def test_patient_page_says_where_today_is_in_the_dressing_period(client, patient, make_visit):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    make_visit(patient, today - timedelta(days=2), status="done")
+    make_visit(patient, today + timedelta(days=12))
+    client.force_login(patient.user)
+    html = client.get(reverse("patient-detail", args=[patient.code])).content.decode()
+    assert "2 days since the treatment on" in html
+    assert "Keep the dressings on for at least 7 days after each treatment" in html
+    assert "Next treatment visit:" in html
+    assert "1 earlier visit" in html

@@ -41,3 +41,34 @@ def test_signed_in_user_reads_times_in_their_own_zone(patient):
     request.user = AnonymousUser()
     LocaleMiddleware(view)(request)
     assert seen["zone"] == "UTC"
+
+
+def test_switching_language_is_kept_on_the_account(client, patient):
+    client.force_login(patient.user)
+    response = client.post(reverse("language"), {"language": "ar", "next": reverse("home")})
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    patient.user.refresh_from_db()
+    assert (patient.user.language, patient.language) == ("ar", "ar")
+    html = client.get(reverse("patient-detail", args=[patient.code])).content.decode()
+    assert 'lang="ar" dir="rtl"' in html
+
+
+def test_switching_language_on_a_guide_page_moves_to_that_language(client, db):
+    response = client.post(reverse("language"), {"language": "es", "next": "/en/guide/"})
+    assert response["Location"] == "/es/guide/"
+    assert client.cookies["django_language"].value == "es"
+
+
+def test_switcher_names_each_language_in_itself(client, db):
+    html = client.get(reverse("account_login")).content.decode()
+    for name in ("Español", "Français", "Deutsch", "Italiano", "Português Brasileiro", "العربيّة", "简体中文"):
+        assert name in html
+
+
+def test_unknown_language_or_foreign_redirect_changes_nothing(client, patient):
+    client.force_login(patient.user)
+    response = client.post(reverse("language"), {"language": "xx", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"

@@ -402,3 +402,19 @@ def test_validation_errors():
         RuleSettings(dressing_days=2)
     with pytest.raises(ValueError):
         Recipient(Audience.PATIENT, BERLIN, time(9), quiet_start=time(22), quiet_end=None)
+
+
+def test_dressing_status_counts_days_since_the_latest_treatment():
+    from portal.planning import dressing_status
+
+    treatments = [date(2026, 10, 30), date(2026, 11, 20), date(2026, 12, 4)]
+    status = dressing_status(treatments, date(2026, 11, 22))
+    assert (status.last_treatment, status.days_since, status.in_dressing_period) == (
+        date(2026, 11, 20),
+        2,
+        True,
+    )
+    assert not dressing_status(treatments, date(2026, 11, 27)).in_dressing_period
+    assert dressing_status(treatments, date(2026, 11, 26)).in_dressing_period  # day 6 of 7
+    assert dressing_status(treatments, date(2026, 10, 1)).last_treatment is None
+    assert dressing_status(treatments, date(2026, 12, 4)).days_since == 0

@@ -1,0 +1,136 @@
+"""Translation status and clinical review: reads and writes in one small module."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from education.catalog import SOURCE_LANGUAGE, Catalog, Document, Module, load_catalog
+from education.models import ClinicContentSettings, TranslationReview
+from portal.models import Clinic, User
+from portal.queries import is_clinic_staff
+
+
+class Status(StrEnum):
+    REVIEWED = "reviewed"
+    NOT_REVIEWED = "not_reviewed"
+    OUT_OF_DATE = "out_of_date"
+    MISSING = "missing"
+
+
+STATUS_LABELS = {
+    Status.REVIEWED: gettext_lazy("Reviewed"),
+    Status.NOT_REVIEWED: gettext_lazy("Not clinically reviewed"),
+    Status.OUT_OF_DATE: gettext_lazy("Out of date"),
+    Status.MISSING: gettext_lazy("Missing"),
+}
+
+
+@dataclass(frozen=True)
+class TranslationState:
+    module: Module
+    language: str
+    document: Document | None
+    status: Status
+    review: TranslationReview | None
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+
+def translation_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES if code != SOURCE_LANGUAGE]
+
+
+def current_review(module: Module, document: Document) -> TranslationReview | None:
+    return (
+        TranslationReview.objects.filter(
+            module_slug=module.slug, language=document.language, digest=document.digest
+        )
+        .order_by("-reviewed_at")
+        .first()
+    )
+
+
+def state_of(
+    module: Module, language: str, reviews: dict[tuple[str, str, str], TranslationReview]
+) -> TranslationState:
+    document = module.documents.get(language)
+    if document is None:
+        return TranslationState(module, language, None, Status.MISSING, None)
+    if module.is_out_of_date(document):
+        return TranslationState(module, language, document, Status.OUT_OF_DATE, None)
+    review = reviews.get((module.slug, language, document.digest))
+    return TranslationState(
+        module, language, document, Status.REVIEWED if review else Status.NOT_REVIEWED, review
+    )
+
+
+def list_translation_states(catalog: Catalog | None = None) -> list[TranslationState]:
+    """Every module in every language but English, with its status (one query)."""
+    catalog = catalog or load_catalog()
+    reviews = {
+        (review.module_slug, review.language, review.digest): review
+        for review in TranslationReview.objects.order_by("reviewed_at")
+    }
+    return [
+        state_of(module, language, reviews)
+        for module in catalog.modules
+        for language in translation_languages()
+    ]
+
+
+def is_reviewed(module: Module, document: Document) -> bool:
+    """English is the reviewed source; a translation needs a review of its exact text."""
+    if document.language == SOURCE_LANGUAGE:
+        return True
+    return not module.is_out_of_date(document) and current_review(module, document) is not None
+
+
+def may_review(user: User) -> bool:
+    """Clinicians of a clinic, and site reviewers (operators given the permission)."""
+    return user.is_authenticated and (
+        is_clinic_staff(user) or user.has_perm("education.add_translationreview")
+    )
+
+
+def reviewed_only(clinic: Clinic | None) -> bool:
+    if clinic is None:
+        return False
+    return ClinicContentSettings.objects.filter(clinic=clinic, reviewed_translations_only=True).exists()
+
+
+@transaction.atomic
+def review_translation(*, module: Module, language: str, by: User) -> TranslationReview:
+    """Record that ``by`` checked the translation as it is now against the English."""
+    document = module.documents.get(language)
+    if language == SOURCE_LANGUAGE or document is None:
+        raise ValidationError(_("There is no translation to review."))
+    if module.is_out_of_date(document):
+        raise ValidationError(
+            _("This translation was made from an older English page. It must be updated first.")
+        )
+    if existing := current_review(module, document):
+        return existing
+    return TranslationReview.objects.create(
+        module_slug=module.slug,
+        language=language,
+        english_version=module.version,
+        digest=document.digest,
+        reviewed_by=by,
+        reviewer_email=by.email,
+        clinic=Clinic.objects.filter(memberships__user=by).order_by("pk").first(),
+    )
+
+
+@transaction.atomic
+def set_reviewed_translations_only(*, clinic: Clinic, value: bool) -> ClinicContentSettings:
+    content_settings, _created = ClinicContentSettings.objects.get_or_create(clinic=clinic)
+    content_settings.reviewed_translations_only = value
+    content_settings.save(update_fields=["reviewed_translations_only"])
+    return content_settings

@@ -1,0 +1,218 @@
+"""The public guide: one page per module in every language, no sign-in needed."""
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import patch_cache_control
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from education import review
+from education.catalog import PHONES_PLACEHOLDER, SOURCE_LANGUAGE, load_catalog, render_markers
+from portal.models import Clinic
+from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
+
+# A table of contents helps once a page is longer than a phone screen or two.
+TOC_MIN_SECTIONS = 4
+
+AUDIENCE_LABELS = {
+    "patient": gettext_lazy("For patients"),
+    "caregiver": gettext_lazy("For caregivers"),
+    "both": gettext_lazy("For patients and caregivers"),
+}
+
+
+def module_list(request: HttpRequest) -> HttpResponse:
+    language = translation.get_language()
+    entries = []
+    for module in load_catalog().modules:
+        document, fell_back = module.document(language)
+        entries.append(
+            {
+                "module": module,
+                "document": document,
+                "fell_back": fell_back,
+                "audience": AUDIENCE_LABELS[module.audience],
+            }
+        )
+    context = {"entries": entries, "languages": _languages(request, "education:module-list")}
+    return render(request, "education/module_list.html", context)
+
+
+def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    catalog = load_catalog()
+    module = catalog.get(slug)
+    if module is None:
+        raise Http404
+    clinic, printed_for = _clinic_for(request)
+    language = translation.get_language()
+    document, fell_back = module.document(language)
+    reviewed = review.is_reviewed(module, document)
+    held_back = not reviewed and review.reviewed_only(clinic)
+    if held_back:
+        # The reader's clinic shows only translations a clinician has checked.
+        document, fell_back = module.documents[SOURCE_LANGUAGE], True
+
+    body = render_markers(document.body)
+    if document.has_phones:
+        phones = render_to_string("education/_clinic_phones.html", _phones_context(clinic), request)
+        body = body.replace(PHONES_PLACEHOLDER, phones)
+    keep = {"for": request.GET["for"]} if printed_for else None
+    context = {
+        "module": module,
+        "document": document,
+        "fell_back": fell_back,
+        "held_back": held_back,
+        "not_reviewed": not fell_back and not reviewed,
+        "out_of_date": module.is_out_of_date(document),
+        "source_url": _url_in(SOURCE_LANGUAGE, "education:module-detail", slug),
+        "audience": AUDIENCE_LABELS[module.audience],
+        "body": mark_safe(body),  # noqa: S308 - reviewed repository content, not user input
+        "toc": document.sections if len(document.sections) >= TOC_MIN_SECTIONS else (),
+        "sources": [catalog.references[ref_id] for ref_id in document.cited],
+        "languages": _languages(request, "education:module-detail", slug, keep=keep),
+        **_phones_context(clinic),
+    }
+    response = render(request, "education/module_detail.html", context)
+    if clinic is not None:
+        # The numbers are the reader's own clinic's: not for shared caches.
+        patch_cache_control(response, private=True)
+    return response
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    """What the service worker shows for a guide page that was never saved on the device."""
+    return render(request, "education/offline.html")
+
+
+def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, bool]:
+    """The clinic whose numbers the page shows, and whether a clinician prints for a patient.
+
+    ``?for=<patient code>`` is the clinician's choice and must be in their scope (404
+    otherwise). A signed-in patient or caregiver gets their clinic when all of their
+    patients share one; everyone else gets the generic sentence."""
+    if "for" in request.GET:
+        try:
+            code = UUID(request.GET["for"])
+        except ValueError:
+            raise Http404 from None
+        return access_clinic_patient(request.user, code).clinic, True
+    clinics = list(Clinic.objects.filter(pk__in=list_patients_for(request.user).values("clinic"))[:2])
+    return (clinics[0] if len(clinics) == 1 else None), False
+
+
+def _phones_context(clinic: Clinic | None) -> dict[str, Any]:
+    if clinic is None:
+        return {"clinic": None, "phones": []}
+    phones = [
+        (_("Daytime"), clinic.phone_daytime),
+        (_("After hours"), clinic.phone_after_hours),
+    ]
+    return {
+        "clinic": clinic,
+        "phones": [
+            {"label": label, "number": number, "href": "tel:" + re.sub(r"[^\d+]", "", number)}
+            for label, number in phones
+        ],
+    }
+
+
+def _url_in(language: str, name: str, *args: Any) -> str:
+    with translation.override(language):
+        return reverse(name, args=args)
+
+
+def _languages(
+    request: HttpRequest, name: str, *args: Any, keep: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The same page in every language: for the switcher and the hreflang alternates."""
+    current = translation.get_language()
+    query = "?" + urlencode(keep) if keep else ""
+    languages = []
+    for code, _name in settings.LANGUAGES:
+        path = _url_in(code, name, *args)
+        local = translation.get_language_info(code)["name_local"]
+        languages.append(
+            {
+                "code": code,
+                "name": local[:1].upper() + local[1:],
+                "href": path + query,
+                "absolute": request.build_absolute_uri(path),
+                "bidi": code in settings.LANGUAGES_BIDI,
+                "current": code == current,
+            }
+        )
+    return languages
+
+
+# --- Clinical review of translations (care team only) ------------------------
+
+
+@login_required
+def translation_list(request: HttpRequest) -> HttpResponse:
+    if not review.may_review(request.user):
+        raise Http404
+    admin_clinics = list_clinics_for(request.user, admin=True)
+    if request.method == "POST":
+        clinic = access_clinic(request.user, UUID(request.POST.get("clinic", "")), admin=True)
+        review.set_reviewed_translations_only(clinic=clinic, value=request.POST.get("reviewed_only") == "on")
+        messages.success(request, _("Saved."))
+        return redirect("translation-list")
+    context = {
+        "states": review.list_translation_states(),
+        "clinic_settings": [
+            {"clinic": clinic, "reviewed_only": review.reviewed_only(clinic)} for clinic in admin_clinics
+        ],
+    }
+    return render(request, "education/translation_list.html", context)
+
+
+@login_required
+def translation_review(request: HttpRequest, slug: str, language: str) -> HttpResponse:
+    if not review.may_review(request.user) or language not in review.translation_languages():
+        raise Http404
+    module = load_catalog().get(slug)
+    if module is None or language not in module.documents:
+        raise Http404
+    if request.method == "POST":
+        if request.POST.get("confirm") != "on":
+            messages.error(request, _("Tick the box to confirm you compared the two versions."))
+        else:
+            try:
+                review.review_translation(module=module, language=language, by=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Marked as clinically reviewed."))
+                return redirect("translation-list")
+    document = module.documents[language]
+    english = module.documents[SOURCE_LANGUAGE]
+    context = {
+        "module": module,
+        "document": document,
+        "english": english,
+        "document_body": mark_safe(render_markers(document.body)),  # noqa: S308 - repository content
+        "english_body": mark_safe(render_markers(english.body)),  # noqa: S308 - repository content
+        "language_info": translation.get_language_info(language),
+        "bidi": language in settings.LANGUAGES_BIDI,
+        "state": review.state_of(
+            module,
+            language,
+            {(module.slug, language, document.digest): r}
+            if (r := review.current_review(module, document))
+            else {},
+        ),
+    }
+    return render(request, "education/translation_review.html", context)

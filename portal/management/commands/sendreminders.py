@@ -1,0 +1,58 @@
+import logging
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
+
+from portal.reminders import send_due_reminders
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Send due reminders on every channel; loops until stopped (SIGTERM or Ctrl-C)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="One pass, then exit.")
+        parser.add_argument("--limit", type=int, default=None, help="Reminders claimed per pass.")
+        parser.add_argument("--idle", type=float, default=None, help="Seconds to sleep when nothing was due.")
+
+    def handle(self, *args: Any, once: bool = False, limit: int | None = None, **options: Any) -> None:
+        idle = options.get("idle") or settings.REMINDER_IDLE_SECONDS
+        self.stopping = False
+        if not once:
+            # Finish the reminders in hand, then stop: a half-sent batch is safe (its claims
+            # expire and another worker retries), but a clean stop needs no waiting.
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        while True:
+            try:
+                done = send_due_reminders(limit=limit)
+            except DatabaseError as error:
+                # The database went away for a moment: wait and try again, do not die.
+                if once:
+                    raise
+                logger.error("sendreminders: database error: %s", type(error).__name__)
+                done = Counter()
+            if done["claimed"]:
+                summary = ", ".join(f"{key} {value}" for key, value in sorted(done.items()) if value)
+                self.stdout.write(f"sendreminders: {summary}")
+            if once or self.stopping:
+                break
+            # Like a request boundary: drop connections that broke or outlived their age.
+            close_old_connections()
+            if not done["claimed"]:
+                # Sleep in small steps so SIGTERM is honoured promptly.
+                deadline = time.monotonic() + idle
+                while not self.stopping and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            if self.stopping:
+                break
+        self.stdout.write("sendreminders: stopped")
+
+    def stop(self, signum: int, frame: Any) -> None:
+        self.stopping = True

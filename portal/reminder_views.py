@@ -1,0 +1,127 @@
+"""HTML pages for reminders: the in-app inbox, one reminder, and a person's reminder settings
+(time, quiet hours, channels, calendar address)."""
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from portal import push, services
+from portal.calendar import feed_url
+from portal.forms import ClinicReminderSettingsForm, ReminderPreferencesForm
+from portal.http import AuthenticatedHttpRequest
+from portal.models import CalendarFeed, ClinicReminderSettings, Patient
+from portal.planning import Rule
+from portal.queries import access_clinic, access_reminder, list_inbox_for, list_push_subscriptions_for
+from portal.reminders import RULE_TITLES, render_guidance
+
+
+@login_required
+def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    page = Paginator(list_inbox_for(request.user), 30).get_page(request.GET.get("page"))
+    for reminder in page:
+        reminder.title = RULE_TITLES[Rule(reminder.rule)]
+    return render(request, "portal/reminder_list.html", {"page": page})
+
+
+@login_required
+def reminder_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    reminder = access_reminder(request.user, code)
+    services.mark_reminder_read(reminder=reminder)
+    return render(
+        request,
+        "portal/reminder_detail.html",
+        {
+            "reminder": reminder,
+            "title": RULE_TITLES[Rule(reminder.rule)],
+            "guidance": render_guidance(reminder),
+            "for_patient": reminder.patient.user_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+def reminder_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    patient = Patient.objects.filter(user=user).first()
+    # A patient's timing lives on their patient record (the clinic sees it); a caregiver's on
+    # their account. Channels are always the person's own.
+    timing = patient or user
+    initial = {
+        "time_zone": timing.time_zone,
+        "reminder_time": timing.reminder_time,
+        "quiet_start": timing.quiet_start,
+        "quiet_end": timing.quiet_end,
+        "reminders_by_email": user.reminders_by_email,
+        "reminders_by_push": user.reminders_by_push,
+        "discreet": patient.discreet if patient else True,
+    }
+    form = ReminderPreferencesForm(request.POST or None, initial=initial, is_patient=patient is not None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        channels = {key: data.pop(key) for key in ("reminders_by_email", "reminders_by_push")}
+        try:
+            if patient:
+                services.update_patient_settings(patient=patient, by=user, **data)
+                # The account's zone too: pages show times in it.
+                services.update_reminder_preferences(user=user, time_zone=data["time_zone"], **channels)
+            else:
+                services.update_reminder_preferences(user=user, **channels, **data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Reminder settings saved."))
+            return redirect("reminder-settings")
+    feed = CalendarFeed.objects.filter(user=user).first()
+    return render(
+        request,
+        "portal/reminder_settings.html",
+        {
+            "form": form,
+            "calendar_url": feed_url(feed) if feed else None,
+            "devices": list_push_subscriptions_for(user).order_by("created_at"),
+            "vapid_public_key": push.vapid_public_key(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def calendar_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.rotate_calendar_feed(user=request.user)
+    messages.success(request, _("You have a new calendar address. The old one no longer works."))
+    return redirect("reminder-settings")
+
+
+@login_required
+@require_POST
+def calendar_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
+    services.revoke_calendar_feed(user=request.user)
+    messages.success(request, _("The calendar address no longer works."))
+    return redirect("reminder-settings")
+
+
+@login_required
+def clinic_reminder_settings(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """Clinic admins switch rules off and change times; the wording stays the clinical wording."""
+    clinic = access_clinic(request.user, code, admin=True)
+    current = ClinicReminderSettings.objects.filter(clinic=clinic).first() or ClinicReminderSettings(
+        clinic=clinic
+    )
+    form = ClinicReminderSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in form.Meta.fields}
+        try:
+            services.update_clinic_reminder_settings(clinic=clinic, by=request.user, **changes)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Reminder settings saved. Reminders were planned again."))
+            return redirect("clinic-reminder-settings", clinic.code)
+    return render(request, "portal/clinic_reminder_settings.html", {"form": form, "clinic": clinic})

@@ -1,0 +1,136 @@
+"""Translations are marked not clinically reviewed until a clinician checks them."""
+
+import io
+from dataclasses import replace
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from education import review, views
+from education.catalog import load_catalog
+from education.models import TranslationReview
+
+CATALOG = load_catalog()
+NOT_REVIEWED = '<p class="notice not-reviewed" role="note">'
+
+
+def stale_catalog(monkeypatch, slug="side-effects", language="de"):
+    """The English page moved on to version 2; the translation was made from version 1."""
+    modules = tuple(replace(m, version=2) if m.slug == slug else m for m in CATALOG.modules)
+    catalog = replace(CATALOG, modules=modules)
+    monkeypatch.setattr(views, "load_catalog", lambda: catalog)
+    monkeypatch.setattr(review, "load_catalog", lambda: catalog)
+    return catalog
+
+
+def review_url(slug="dressing-care", language="es"):
+    return reverse("translation-review", args=[slug, language])
+
+
+def test_patients_see_an_unreviewed_translation_marked(client: Client, db) -> None:
+    page = client.get("/es/guide/dressing-care/").content.decode()
+    assert NOT_REVIEWED in page
+    assert NOT_REVIEWED not in client.get("/en/guide/dressing-care/").content.decode()
+
+
+def test_a_clinician_reviews_a_translation(client: Client, clinician) -> None:
+    client.force_login(clinician)
+    assert client.get(review_url()).status_code == 200
+    # Without the confirmation nothing is recorded.
+    client.post(review_url(), {})
+    assert not TranslationReview.objects.exists()
+    response = client.post(review_url(), {"confirm": "on"})
+    assert response.status_code == 302
+    record = TranslationReview.objects.get()
+    module = CATALOG.get("dressing-care")
+    assert (record.module_slug, record.language, record.english_version) == (
+        "dressing-care",
+        "es",
+        module.version,
+    )
+    assert record.reviewed_by == clinician
+    assert record.digest == module.documents["es"].digest
+    client.logout()
+    assert NOT_REVIEWED not in client.get("/es/guide/dressing-care/").content.decode()
+    assert NOT_REVIEWED in client.get("/fr/guide/dressing-care/").content.decode()
+
+
+def test_a_changed_translation_needs_a_new_review(client: Client, clinician, monkeypatch) -> None:
+    client.force_login(clinician)
+    client.post(review_url(), {"confirm": "on"})
+    module = CATALOG.get("dressing-care")
+    edited = replace(
+        module.documents["es"], body=module.documents["es"].body.replace("apósito", "vendaje", 1)
+    )
+    modules = tuple(
+        replace(m, documents={**m.documents, "es": edited}) if m.slug == "dressing-care" else m
+        for m in CATALOG.modules
+    )
+    monkeypatch.setattr(views, "load_catalog", lambda: replace(CATALOG, modules=modules))
+    assert NOT_REVIEWED in client.get("/es/guide/dressing-care/").content.decode()
+
+
+@pytest.mark.parametrize("persona", ["patient", "caregiver", "other_patient"])
+def test_patients_and_caregivers_cannot_review(request, client: Client, persona) -> None:
+    person = request.getfixturevalue(persona)
+    user = person if hasattr(person, "email") and not hasattr(person, "clinic") else person.user
+    client.force_login(user)
+    assert client.get(reverse("translation-list")).status_code == 404
+    assert client.post(review_url(), {"confirm": "on"}).status_code == 404
+    assert not TranslationReview.objects.exists()
+
+
+def test_an_out_of_date_translation_shows_as_such_and_cannot_be_reviewed(
+    client: Client, clinician, monkeypatch
+):
+    stale_catalog(monkeypatch)
+    client.force_login(clinician)
+    listing = client.get(reverse("translation-list")).content.decode()
+    assert "Made from English version 1; English is now version 2." in listing
+    client.post(review_url("side-effects", "de"), {"confirm": "on"})
+    assert not TranslationReview.objects.exists()
+
+
+def test_report_lists_out_of_date_translations(db, monkeypatch) -> None:
+    stale_catalog(monkeypatch)
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("translation_report", fail_on_stale=True, stdout=out)
+    lines = out.getvalue().splitlines()
+    stale = [line for line in lines if "out_of_date" in line]
+    assert len(stale) == 7  # the seven translations of side-effects
+    assert all(line.startswith("side-effects") for line in stale)
+    assert "made from English v1, English is v2" in stale[0]
+
+
+def test_report_passes_when_nothing_is_stale(db) -> None:
+    out = io.StringIO()
+    call_command("translation_report", fail_on_stale=True, stdout=out)
+    assert "0 out of date" in out.getvalue()
+
+
+def test_clinic_may_show_only_reviewed_translations(client: Client, clinic, clinic_admin, patient) -> None:
+    patient.user.language = "es"
+    patient.user.save(update_fields=["language"])
+    client.force_login(clinic_admin)
+    client.post(reverse("translation-list"), {"clinic": str(clinic.code), "reviewed_only": "on"})
+    client.force_login(patient.user)
+    page = client.get("/es/guide/dressing-care/").content.decode()
+    assert "<h1>Caring for your dressing</h1>" in page  # English, with a notice
+    assert 'class="notice fallback"' in page
+    # Once reviewed, the Spanish page is shown.
+    client.force_login(clinic_admin)
+    client.post(review_url(), {"confirm": "on"})
+    client.force_login(patient.user)
+    page = client.get("/es/guide/dressing-care/").content.decode()
+    assert "<h1>Caring for your dressing</h1>" not in page
+    assert NOT_REVIEWED not in page
+
+
+def test_only_clinic_admins_change_the_setting(client: Client, clinic, clinician) -> None:
+    client.force_login(clinician)
+    response = client.post(reverse("translation-list"), {"clinic": str(clinic.code), "reviewed_only": "on"})
+    assert response.status_code == 404
+    assert not review.reviewed_only(clinic)

@@ -1,0 +1,274 @@
+"""Reminder rows derived from visits (DESIGN.md section 4, guarantee 1), through the services
+that change visits, settings and caregiver links."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from portal import services
+from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Reminder
+from portal.reminders import replan_patient
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def rows(patient, **filters):
+    return Reminder.objects.filter(patient=patient, **filters).order_by("due_at", "rule", "recipient_id")
+
+
+def plan_of(patient, user, status=Reminder.Status.PENDING):
+    return sorted(
+        (r.rule, r.day)
+        for r in Reminder.objects.filter(patient=patient, recipient=user, status=status).order_by("day")
+    )
+
+
+def in_days(n: int) -> date:
+    return timezone.localdate() + timedelta(days=n)
+
+
+@pytest.fixture
+def household(patient, link_caregiver):
+    """The patient, a caregiver who helps with dressings, one who must not, one who asked for no
+    reminders, and one whose link was revoked."""
+    return {
+        "handler": link_caregiver(patient, "helper@example.test").caregiver,
+        "unsafe": link_caregiver(
+            patient, "pregnant@example.test", handles_dressings=False, pregnant_or_immunocompromised=True
+        ).caregiver,
+        "quiet": link_caregiver(patient, "noreminders@example.test", gets_reminders=False).caregiver,
+        "revoked": link_caregiver(patient, "gone@example.test", CaregiverLink.Status.REVOKED).caregiver,
+    }
+
+
+def test_each_recipient_gets_the_rules_of_their_audience(patient, household, make_visit):
+    make_visit(patient, date(2026, 3, 10), time(10, 0))
+    replan_patient(patient, now=NOW)
+    d = date(2026, 3, 10)
+    checks = [("dressing_check", d + timedelta(days=n)) for n in range(7)]
+    assert plan_of(patient, patient.user) == sorted(
+        [("visit_reminder", d - timedelta(days=1)), *checks, ("dressing_review", d + timedelta(days=7))]
+        + [("symptom_watch", d + timedelta(days=n)) for n in range(3)]
+    )
+    assert plan_of(patient, household["handler"]) == sorted(
+        [*checks, ("dressing_review", d + timedelta(days=7))]
+    )
+    # Pregnant or immunocompromised: the safety version, never "check/replace the dressing".
+    assert plan_of(patient, household["unsafe"]) == [
+        ("dressing_safety", d + timedelta(days=n)) for n in range(7)
+    ]
+    assert plan_of(patient, household["quiet"]) == []
+    assert plan_of(patient, household["revoked"]) == []
+    assert set(rows(patient, recipient=household["unsafe"]).values_list("audience", flat=True)) == {
+        "caregiver_non_handler"
+    }
+
+
+def test_rows_land_at_the_planned_utc_times_across_dst(make_clinic, make_patient, make_visit):
+    """New York springs forward on 8 March 2026: 09:00 local is 14:00 UTC before, 13:00 after."""
+    clinic = make_clinic("East Clinic", time_zone="America/New_York")
+    patient = make_patient(clinic, "ny@example.test", time_zone="America/New_York", reminder_time=time(9, 0))
+    make_visit(patient, date(2026, 3, 6), time(8, 0))
+    replan_patient(patient, now=NOW)
+    checks = list(rows(patient, rule="dressing_check").values_list("day", "due_at"))
+    assert checks[0] == (date(2026, 3, 6), datetime(2026, 3, 6, 14, 0, tzinfo=UTC))
+    assert checks[1] == (date(2026, 3, 7), datetime(2026, 3, 7, 14, 0, tzinfo=UTC))
+    assert checks[2] == (date(2026, 3, 8), datetime(2026, 3, 8, 13, 0, tzinfo=UTC))
+    assert rows(patient, rule="visit_reminder").get().due_at == datetime(2026, 3, 5, 14, 0, tzinfo=UTC)
+
+
+def test_planning_twice_changes_nothing(patient, household, make_visit):
+    make_visit(patient, date(2026, 3, 10))
+    first = replan_patient(patient, now=NOW)
+    before = list(rows(patient).values_list("pk", "recipient_id", "rule", "day", "due_at", "status"))
+    second = replan_patient(patient, now=NOW)
+    assert first.created == len(before) > 0
+    assert second.changed == 0
+    assert list(rows(patient).values_list("pk", "recipient_id", "rule", "day", "due_at", "status")) == before
+
+
+def test_only_future_rows_are_created(patient, make_visit):
+    make_visit(patient, date(2026, 2, 27))  # day 3 of its dressing period is 2 March
+    replan_patient(patient, now=NOW)
+    assert min(rows(patient).values_list("due_at", flat=True)) > NOW
+
+
+def test_moving_a_visit_cancels_old_rows_and_keeps_sent_ones(patient, clinician):
+    visit = services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    pending = rows(patient, status=Reminder.Status.PENDING)
+    assert pending.count() == 1 + 7 + 1 + 3
+    sent = pending.filter(rule="visit_reminder").get()
+    Reminder.objects.filter(pk=sent.pk).update(status=Reminder.Status.SENT)
+
+    services.change_visit(visit=visit, by=clinician, local_date=in_days(9))
+    sent.refresh_from_db()
+    assert (sent.status, sent.day) == (Reminder.Status.SENT, in_days(4))
+    assert set(rows(patient, status=Reminder.Status.PENDING).values_list("day", flat=True)) == {
+        in_days(9) + timedelta(days=n) for n in range(-1, 8)
+    }
+    assert not rows(patient, status=Reminder.Status.PENDING, day=in_days(5)).exists()
+    assert rows(patient, status=Reminder.Status.CANCELLED, day=in_days(5)).exists()
+
+    # Moving it back reuses the cancelled rows: the unique key (recipient, visit, rule, day) holds.
+    services.change_visit(visit=visit, by=clinician, local_date=in_days(5))
+    assert rows(patient, status=Reminder.Status.PENDING).count() == 7 + 1 + 3  # the sent one stays sent
+    assert rows(patient, day=in_days(5), rule="dressing_check").count() == 1
+
+
+@pytest.mark.parametrize("status", [InjectionVisit.Status.CANCELLED, InjectionVisit.Status.MISSED])
+def test_cancelled_or_missed_visit_cancels_its_reminders(patient, clinician, status):
+    visit = services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    services.change_visit(visit=visit, by=clinician, status=status)
+    assert not rows(patient, status=Reminder.Status.PENDING).exists()
+    assert rows(patient, status=Reminder.Status.CANCELLED).count() == 12
+
+
+def test_completed_visit_keeps_its_reminders(patient, clinician):
+    visit = services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    services.change_visit(visit=visit, by=clinician, status=InjectionVisit.Status.DONE)
+    assert rows(patient, status=Reminder.Status.PENDING).count() == 12
+
+
+def test_a_new_visit_cuts_the_previous_dressing_period(patient, clinician):
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(8), local_time=time(10, 0))
+    days = list(
+        rows(patient, status=Reminder.Status.PENDING, rule="dressing_check").values_list("day", flat=True)
+    )
+    assert days == [in_days(n) for n in range(5, 15)]  # never two checks on one day
+
+
+def test_settings_change_moves_pending_reminders(patient, clinician):
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(7, 0))
+    services.update_patient_settings(patient=patient, by=patient.user, reminder_time=time(18, 30))
+    due = rows(patient, status=Reminder.Status.PENDING, rule="dressing_check").first().due_at
+    assert due.astimezone(UTC).time() == time(18, 30)
+    services.update_patient_settings(
+        patient=patient,
+        by=patient.user,
+        time_zone="Asia/Tokyo",
+        quiet_start=time(18, 0),
+        quiet_end=time(20, 0),
+    )
+    for row in rows(patient, status=Reminder.Status.PENDING, rule="dressing_check"):
+        local = row.due_at.astimezone(timezone.get_fixed_timezone(9 * 60))
+        assert local.time() == time(20, 0)  # 18:30 in Tokyo falls in quiet hours until 20:00
+
+
+def test_revoking_a_caregiver_cancels_their_reminders(patient, clinician, link_caregiver):
+    link = link_caregiver(patient, "helper@example.test")
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    assert rows(patient, recipient=link.caregiver, status=Reminder.Status.PENDING).count() == 8
+    services.revoke_caregiver(link=link, by=patient.user)
+    assert not rows(patient, recipient=link.caregiver, status=Reminder.Status.PENDING).exists()
+    assert rows(patient, recipient=patient.user, status=Reminder.Status.PENDING).count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_a_caregiver_invitation_plans_their_reminders(patient, clinician):
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    link = services.invite_caregiver(
+        patient=patient,
+        by=patient.user,
+        email="new.helper@example.test",
+        handles_dressings=False,
+        pregnant_or_immunocompromised=True,
+    )
+    invitation = link.invitations.get()
+    accepted = services.accept_invitation(token=services.invitation_token(invitation), user=None)
+    assert set(
+        rows(patient, recipient=accepted.user, status=Reminder.Status.PENDING).values_list("rule", flat=True)
+    ) == {"dressing_safety"}
+
+
+def test_caregiver_reminders_follow_their_own_time_and_zone(patient, clinician, link_caregiver):
+    caregiver = link_caregiver(patient, "helper@example.test").caregiver
+    services.update_reminder_preferences(user=caregiver, time_zone="Europe/Berlin", reminder_time=time(20, 0))
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    for row in rows(patient, recipient=caregiver, rule="dressing_check"):
+        assert row.due_at.astimezone(timezone.get_fixed_timezone(0)).hour in (18, 19)  # 20:00 CET/CEST
+
+
+def test_clinic_settings_switch_rules_and_lengthen_the_dressing_period(
+    patient, clinician, clinic_admin, clinic
+):
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    services.update_clinic_reminder_settings(
+        clinic=clinic,
+        by=clinic_admin,
+        symptom_watch_on=False,
+        dressing_days=10,
+        visit_reminder_time=time(17, 0),
+    )
+    pending = rows(patient, status=Reminder.Status.PENDING)
+    assert not pending.filter(rule="symptom_watch").exists()
+    assert pending.filter(rule="dressing_check").count() == 10
+    assert pending.get(rule="dressing_review").day == in_days(15)
+    assert pending.get(rule="visit_reminder").due_at.time() == time(17, 0)
+
+
+def test_clinics_cannot_shorten_the_dressing_period(clinic, clinic_admin):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.update_clinic_reminder_settings(clinic=clinic, by=clinic_admin, dressing_days=2)
+    assert not ClinicReminderSettings.objects.filter(clinic=clinic, dressing_days=2).exists()
+
+
+def test_patient_without_an_account_gets_no_rows_until_they_join(clinic, make_patient, make_visit):
+    patient = make_patient(clinic, "later@example.test", account=False)
+    make_visit(patient, date(2026, 3, 10))
+    assert replan_patient(patient, now=NOW).created == 0
+
+
+def test_demo_data_comes_with_planned_reminders(db):
+    from portal.demo import seed_demo
+    from portal.models import Patient
+
+    seed_demo()
+    patient = Patient.objects.get(email="patient@demo.example")
+    pending = rows(patient, status=Reminder.Status.PENDING)
+    assert pending.filter(recipient=patient.user).exists()
+    assert pending.exclude(recipient=patient.user).filter(rule="dressing_check").exists()
+    seed_demo()
+    assert rows(patient, status=Reminder.Status.PENDING).count() == pending.count()
+
+
+def test_rows_are_exactly_what_the_planner_says(make_clinic, make_patient, make_visit, link_caregiver):
+    """End to end: the rows of a patient in New York with quiet hours and of a caregiver in Berlin
+    match plan_reminders' UTC instants one for one, across the US and EU clock changes."""
+    from portal import planning
+    from portal.reminders import clinic_rule_settings, reminder_recipients, visit_slots
+
+    clinic = make_clinic("East Clinic", time_zone="America/New_York")
+    patient = make_patient(
+        clinic,
+        "ny@example.test",
+        time_zone="America/New_York",
+        reminder_time=time(7, 30),
+        quiet_start=time(22, 0),
+        quiet_end=time(8, 0),
+    )
+    caregiver = link_caregiver(patient, "berlin@example.test").caregiver
+    caregiver.time_zone, caregiver.reminder_time = "Europe/Berlin", time(2, 30)  # gap on 29 March
+    caregiver.save(update_fields=["time_zone", "reminder_time"])
+    make_visit(patient, date(2026, 3, 6), time(9, 0))
+    make_visit(patient, date(2026, 3, 27), time(16, 0))
+    replan_patient(patient, now=NOW)
+
+    expected = set()
+    for user, recipient in reminder_recipients(patient):
+        for item in planning.plan_reminders(
+            visit_slots(patient), recipient, clinic_rule_settings(patient), after=NOW
+        ):
+            expected.add((user.pk, item.rule.value, item.day, item.due_at))
+    assert set(rows(patient).values_list("recipient_id", "rule", "day", "due_at")) == expected
+    # Spot checks worked out by hand: quiet hours push 07:30 EST to 08:00 (13:00 UTC);
+    # 02:30 on 29 March does not exist in Berlin, so it moves to 03:30 CEST (01:30 UTC).
+    assert rows(
+        patient, recipient=patient.user, rule="dressing_check", day=date(2026, 3, 7)
+    ).get().due_at == (datetime(2026, 3, 7, 13, 0, tzinfo=UTC))
+    assert rows(patient, recipient=caregiver, rule="dressing_check", day=date(2026, 3, 29)).get().due_at == (
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    )
