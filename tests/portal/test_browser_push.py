@@ -1,0 +1,65 @@
+"""Web push in a real Chromium: the set-up button, and the service worker showing a
+pushed reminder. (Chromium cannot subscribe to a push service here: no network, and
+no push in incognito contexts; the server half is tested in test_reminder_channels.)"""
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def signed_in_settings(live_server: LiveServer, page: Page, user) -> None:
+    client = Client()
+    client.force_login(user)
+    host = urlparse(live_server.url).hostname
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}]
+    )
+    page.goto(live_server.url + "/reminders/settings/")
+
+
+def test_notifications_button_explains_a_refusal(live_server: LiveServer, phone_page: Page, patient) -> None:
+    signed_in_settings(live_server, phone_page, patient.user)
+    button = phone_page.get_by_role("button", name="Turn on notifications on this device")
+    assert button.is_visible()
+    button.click()  # headless Chromium refuses the permission prompt
+    phone_page.wait_for_function("!document.querySelector('#push-setup button')")
+    assert "blocked" in phone_page.locator("#push-setup").inner_text()
+
+
+def test_service_worker_shows_a_pushed_reminder(live_server: LiveServer, phone_page: Page, patient) -> None:
+    context = phone_page.context
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    signed_in_settings(live_server, phone_page, patient.user)
+    phone_page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    cdp = context.new_cdp_session(phone_page)
+    registrations = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
+    )
+    cdp.send("ServiceWorker.enable")
+    phone_page.wait_for_timeout(500)
+    assert registrations, "the service worker is registered"
+    payload = {
+        "title": "Home Care Companion",
+        "body": "You have a new reminder.",
+        "url": "/reminders/",
+        "tag": "r1",
+    }
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": live_server.url,
+            "registrationId": registrations[0]["registrationId"],
+            "data": json.dumps(payload),
+        },
+    )
+    shown = phone_page.wait_for_function(
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length ? n.map(x => x.body) : null)"
+    ).json_value()
+    assert shown == ["You have a new reminder."]
