@@ -414,6 +414,15 @@ def send_due_reminders(*, now: datetime | None = None, limit: int | None = None)
     # Each outcome is recorded as soon as it is known, so a worker killed mid-batch leaves at
     # most the sends in flight unrecorded (those are retried once its claims expire).
     if jobs:
+        # Re-planning may cancel a claimed reminder while its deliveries are prepared; it
+        # clears the claim, so only what is still ours and pending goes out.
+        ours = set(
+            Reminder.objects.filter(claim_token=token, status=Reminder.Status.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        jobs = [(delivery, send) for delivery, send in jobs if delivery.reminder_id in ours]
+    if jobs:
         # Tests pass a frozen ``now``; a real pass stamps each delivery when it happened.
         clock = (lambda: now) if frozen else timezone.now
         renewed = time.monotonic()

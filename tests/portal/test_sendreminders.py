@@ -102,6 +102,25 @@ def test_a_cancelled_reminder_is_never_sent(planned, patient):
     assert mail.outbox == []
 
 
+def test_a_reminder_cancelled_while_the_worker_prepares_it_is_not_sent(planned, patient, monkeypatch):
+    from portal import reminders
+
+    render = reminders.render_reminder
+
+    def cancel_then_render(reminder):
+        # The clinic cancels the visit just after the worker claimed the reminder.
+        planned.visit.status = "cancelled"
+        planned.visit.save(update_fields=["status"])
+        replan_patient(patient, now=REMINDER_DUE)
+        return render(reminder)
+
+    monkeypatch.setattr(reminders, "render_reminder", cancel_then_render)
+    send_due_reminders(now=REMINDER_DUE)
+    assert mail.outbox == []
+    planned.refresh_from_db()
+    assert planned.status == Reminder.Status.CANCELLED
+
+
 def test_a_row_claimed_by_another_worker_is_left_alone_until_its_lease_expires(planned, settings):
     Reminder.objects.filter(pk=planned.pk).update(claimed_until=REMINDER_DUE + timedelta(minutes=5))
     assert send_due_reminders(now=REMINDER_DUE + timedelta(minutes=1))["claimed"] == 0
