@@ -44,9 +44,9 @@ class VisitForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["sites"].splitlines() if line.strip()]
 
 
-class CaregiverInviteForm(forms.Form):
-    name = forms.CharField(label=_("Caregiver's name"), max_length=150, required=False)
-    email = forms.EmailField(label=_("Caregiver's email address"))
+class CaregiverRoleForm(forms.Form):
+    """What a caregiver does at home: the label keeps some people away from dressings."""
+
     handles_dressings = forms.BooleanField(label=_("Helps with dressings"), required=False, initial=True)
     pregnant_or_immunocompromised = forms.BooleanField(
         label=_("Is pregnant, may become pregnant, or has a weak immune system"),
@@ -54,9 +54,21 @@ class CaregiverInviteForm(forms.Form):
         help_text=_("They will get guidance that tells them not to touch dressings or injection sites."),
     )
     gets_reminders = forms.BooleanField(label=_("Gets reminders"), required=False, initial=True)
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if data.get("pregnant_or_immunocompromised") and data.get("handles_dressings"):
+            self.add_error("handles_dressings", UNSAFE_DRESSING_HANDLER)
+        return data
+
+
+class CaregiverInviteForm(CaregiverRoleForm):
+    name = forms.CharField(label=_("Caregiver's name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Caregiver's email address"))
     patient_consents = forms.BooleanField(
         label=_("The patient agreed to link this caregiver"), required=False
     )
+    field_order = ["name", "email", "handles_dressings", "pregnant_or_immunocompromised", "gets_reminders"]
 
     def __init__(self, *args, ask_consent: bool, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -64,12 +76,6 @@ class CaregiverInviteForm(forms.Form):
             self.fields["patient_consents"].required = True
         else:
             del self.fields["patient_consents"]
-
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
-        if data.get("pregnant_or_immunocompromised") and data.get("handles_dressings"):
-            self.add_error("handles_dressings", UNSAFE_DRESSING_HANDLER)
-        return data
 
 
 class ReminderPreferencesForm(forms.Form):

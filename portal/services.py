@@ -233,6 +233,34 @@ def invite_caregiver(
 
 
 @transaction.atomic
+def change_caregiver_role(
+    *,
+    link: CaregiverLink,
+    by: User,
+    handles_dressings: bool,
+    pregnant_or_immunocompromised: bool,
+    gets_reminders: bool,
+    request: HttpRequest | None = None,
+) -> CaregiverLink:
+    """Change what a caregiver does; their reminders follow in the same transaction."""
+    link.handles_dressings = handles_dressings
+    link.pregnant_or_immunocompromised = pregnant_or_immunocompromised
+    link.gets_reminders = gets_reminders
+    link.full_clean()
+    link.save(update_fields=["handles_dressings", "pregnant_or_immunocompromised", "gets_reminders"])
+    replan_patient(link.patient)
+    if by.pk not in (link.patient.user_id, link.caregiver_id):
+        record_audit(
+            actor=by,
+            action="caregiver.changed",
+            patient=link.patient,
+            subject_code=link.code,
+            request=request,
+        )
+    return link
+
+
+@transaction.atomic
 def revoke_caregiver(*, link: CaregiverLink, by: User, request: HttpRequest | None = None) -> CaregiverLink:
     if link.status == CaregiverLink.Status.REVOKED:
         return link

@@ -56,6 +56,7 @@ urlpatterns = [
     path("clinics/<uuid:code>/audit/", views.clinic_audit, name="clinic-audit"),
     path("translations/", include(education_review_urls)),
     path("visits/<uuid:code>/edit/", views.visit_edit, name="visit-edit"),
+    path("caregivers/<uuid:code>/edit/", views.caregiver_edit, name="caregiver-edit"),
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("accounts/profile/", RedirectView.as_view(pattern_name="home"), name="account-profile"),

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from education.links import guide_links
 from portal import services
-from portal.forms import CaregiverInviteForm, EnrolPatientForm, VisitForm
+from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm, VisitForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.planning import dressing_status
@@ -34,7 +34,7 @@ from portal.queries import (
     access_patient,
     access_visit,
     is_clinic_staff,
-    list_cared_for_patients,
+    list_caregiver_links_for,
     list_clinic_patients_for,
     list_clinics_for,
     list_reminder_log_for,
@@ -81,8 +81,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     patient = Patient.objects.filter(user=request.user).first()
     if patient:
         return redirect("patient-detail", patient.code)
-    cared_for = list_cared_for_patients(request.user)
-    return render(request, "portal/home.html", {"cared_for": cared_for})
+    links = list_caregiver_links_for(request.user).filter(
+        caregiver=request.user, status=CaregiverLink.Status.ACTIVE
+    )
+    return render(request, "portal/home.html", {"links": links})
 
 
 @login_required
@@ -260,6 +262,27 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
             messages.success(request, _("Invitation sent."))
             return redirect("patient-detail", patient.code)
     return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient})
+
+
+@login_required
+def caregiver_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """The patient, the clinic, or the caregiver themselves may change the caregiver's role."""
+    link = access_caregiver_link(request.user, code)
+    initial = {
+        "handles_dressings": link.handles_dressings,
+        "pregnant_or_immunocompromised": link.pregnant_or_immunocompromised,
+        "gets_reminders": link.gets_reminders,
+    }
+    form = CaregiverRoleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_caregiver_role(link=link, by=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("home")
+    return render(request, "portal/caregiver_edit.html", {"form": form, "link": link})
 
 
 @login_required

@@ -272,3 +272,46 @@ def test_rows_are_exactly_what_the_planner_says(make_clinic, make_patient, make_
     assert rows(patient, recipient=caregiver, rule="dressing_check", day=date(2026, 3, 29)).get().due_at == (
         datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     )
+
+
+def test_a_caregiver_who_becomes_pregnant_gets_the_safety_reminders(
+    client, patient, clinician, link_caregiver
+):
+    from django.urls import reverse
+
+    link = link_caregiver(patient, "helper@example.test")
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
+    pending = rows(patient, recipient=link.caregiver, status=Reminder.Status.PENDING)
+    assert set(pending.values_list("rule", flat=True)) == {"dressing_check", "dressing_review"}
+    client.force_login(link.caregiver)
+    url = reverse("caregiver-edit", args=[link.code])
+    # Pregnant and still handling dressings is refused, and nothing changes.
+    response = client.post(
+        url, {"handles_dressings": "on", "pregnant_or_immunocompromised": "on", "gets_reminders": "on"}
+    )
+    assert response.status_code == 200
+    link.refresh_from_db()
+    assert (link.handles_dressings, link.pregnant_or_immunocompromised) == (True, False)
+    response = client.post(url, {"pregnant_or_immunocompromised": "on", "gets_reminders": "on"})
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert (link.handles_dressings, link.pregnant_or_immunocompromised) == (False, True)
+    assert set(pending.values_list("rule", flat=True)) == {"dressing_safety"}
+
+
+def test_only_the_people_around_a_caregiver_change_their_role(
+    client, patient, other_patient, other_clinician, link_caregiver
+):
+    from django.urls import reverse
+
+    link = link_caregiver(patient, "helper@example.test")
+    url = reverse("caregiver-edit", args=[link.code])
+    for outsider in (other_patient.user, other_clinician):
+        client.force_login(outsider)
+        assert client.post(url, {"gets_reminders": ""}).status_code == 404
+    link.refresh_from_db()
+    assert link.gets_reminders
+    client.force_login(patient.user)
+    assert client.post(url, {"handles_dressings": "on"}).status_code == 302
+    link.refresh_from_db()
+    assert not link.gets_reminders
