@@ -62,7 +62,9 @@ def send_push(subscription: PushSubscription, payload: dict[str, Any]) -> Any:
             vapid_private_key=vapid_private_key(),
             vapid_claims={"sub": settings.VAPID_SUBJECT},
             ttl=4 * 3600,
-            headers={"Urgency": "normal"},
+            # Topic: a repeat of this message (after a worker was killed mid-send) replaces the
+            # first at the push service instead of arriving twice.
+            headers={"Urgency": "normal", **({"Topic": payload["tag"]} if payload.get("tag") else {})},
             timeout=settings.PUSH_TIMEOUT_SECONDS,
         )
     except WebPushException as error:

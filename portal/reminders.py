@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -319,6 +320,10 @@ def channels_for(reminder: Reminder) -> list[tuple[str, str]]:
     return pairs
 
 
+def email_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
 def send_email_reminder(reminder: Reminder, rendered: Rendered) -> Callable[[], Outcome]:
     from portal.emails import make_message
 
@@ -331,6 +336,9 @@ def send_email_reminder(reminder: Reminder, rendered: Rendered) -> Callable[[], 
         "clinic": patient.clinic,
     }
     message = make_message(reminder.recipient.email, "reminder", context, reminder.recipient.language)
+    # The same Message-ID on every attempt: a repeat after a killed worker is one message to
+    # mail systems that de-duplicate, not two.
+    message.extra_headers["Message-ID"] = f"<reminder-{reminder.code}@{email_domain()}>"
 
     def send() -> Outcome:
         try:
@@ -352,7 +360,9 @@ def send_push_reminder(reminder: Reminder, rendered: Rendered, device: str) -> C
         "title": rendered.title,
         "body": rendered.preview,
         "url": rendered.url,
-        "tag": str(reminder.code),
+        # 32 URL-safe characters: usable as the push Topic, and as the notification tag, so a
+        # repeat replaces the first on the device.
+        "tag": reminder.code.hex,
     }
     return lambda: push.send_push(subscription, payload)
 

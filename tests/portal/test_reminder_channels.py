@@ -99,6 +99,8 @@ def test_email_reminder_goes_through_a_real_smtp_server(smtp_server, planned, pa
     for word in FORBIDDEN:
         assert word not in (message["Subject"] + text + html).lower()
     assert planned.deliveries.get(channel="email").status == Delivery.Status.SENT
+    # A repeat after a killed worker carries the same Message-ID, so mail systems keep one.
+    assert message["Message-ID"] == f"<reminder-{planned.code}@testserver>"
 
 
 # --- Web push through a real HTTP push service ------------------------------------------
@@ -189,6 +191,8 @@ def test_push_is_signed_encrypted_and_discreet(client, push_service, vapid_key, 
     assert path == "/push/abc"
     assert headers["content-encoding"] == "aes128gcm"
     assert int(headers["ttl"]) > 0
+    # A repeat replaces the first at the push service and on the device.
+    assert headers["topic"] == planned.code.hex
     # The VAPID JWT is signed with our key, for this push service's origin.
     scheme, _, params = headers["authorization"].partition(" ")
     assert scheme == "vapid"
@@ -202,6 +206,7 @@ def test_push_is_signed_encrypted_and_discreet(client, push_service, vapid_key, 
     payload = browser.decrypt(body)
     assert payload["url"] == f"http://testserver/reminders/{planned.code}/"
     assert payload["title"] == "Home Care Companion"
+    assert payload["tag"] == planned.code.hex
     for word in FORBIDDEN:
         assert word not in (payload["title"] + payload["body"]).lower()
     assert planned.deliveries.get(channel="push").status == Delivery.Status.SENT
