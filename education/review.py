@@ -71,6 +71,14 @@ def state_of(
     )
 
 
+def translation_state(module: Module, language: str) -> TranslationState:
+    """One translation's status, with its current review if it has one."""
+    document = module.documents.get(language)
+    found = current_review(module, document) if document else None
+    reviews = {(module.slug, language, found.digest): found} if found else {}
+    return state_of(module, language, reviews)
+
+
 def list_translation_states(catalog: Catalog | None = None) -> list[TranslationState]:
     """Every module in every language but English, with its status (one query)."""
     catalog = catalog or load_catalog()

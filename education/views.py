@@ -207,12 +207,6 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
         "english_body": mark_safe(render_markers(english.body)),  # noqa: S308 - repository content
         "language_info": translation.get_language_info(language),
         "bidi": language in settings.LANGUAGES_BIDI,
-        "state": review.state_of(
-            module,
-            language,
-            {(module.slug, language, document.digest): r}
-            if (r := review.current_review(module, document))
-            else {},
-        ),
+        "state": review.translation_state(module, language),
     }
     return render(request, "education/translation_review.html", context)

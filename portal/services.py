@@ -64,6 +64,12 @@ def record_audit(
     )
 
 
+def acts_on_own_record(by: User, patient: Patient, link: CaregiverLink | None = None) -> bool:
+    """The patient (or a caregiver, on their own link) acting for themselves. Anyone else
+    who may act here is clinic staff, whose actions on patient data are audited."""
+    return by.pk in (patient.user_id, link.caregiver_id if link else None)
+
+
 def is_staff_of(user: User, clinic: Clinic) -> bool:
     return StaffMembership.objects.filter(user=user, clinic=clinic).exists()
 
@@ -104,7 +110,7 @@ def update_patient_settings(*, patient: Patient, by: User, **changes: Any) -> Pa
     patient.full_clean()
     patient.save(update_fields=sorted(changes))
     replan_patient(patient)
-    if by != patient.user:
+    if not acts_on_own_record(by, patient):
         record_audit(actor=by, action="patient.settings_changed", patient=patient)
     return patient
 
@@ -201,7 +207,7 @@ def invite_caregiver(
 ) -> CaregiverLink:
     """Invite a caregiver by email. The patient's own invitation is their consent;
     clinic staff must confirm that the patient agreed."""
-    by_patient = patient.user_id is not None and patient.user_id == by.pk
+    by_patient = acts_on_own_record(by, patient)
     if not by_patient and not patient_consents:
         raise ValidationError(_("Confirm that the patient agreed to link this caregiver."))
     email = email.strip().lower()
@@ -249,7 +255,7 @@ def change_caregiver_role(
     link.full_clean()
     link.save(update_fields=["handles_dressings", "pregnant_or_immunocompromised", "gets_reminders"])
     replan_patient(link.patient)
-    if by.pk not in (link.patient.user_id, link.caregiver_id):
+    if not acts_on_own_record(by, link.patient, link):
         record_audit(
             actor=by,
             action="caregiver.changed",
@@ -269,7 +275,7 @@ def revoke_caregiver(*, link: CaregiverLink, by: User, request: HttpRequest | No
     link.save(update_fields=["status", "revoked_at"])
     link.invitations.filter(accepted_at__isnull=True).update(withdrawn_at=link.revoked_at)
     replan_patient(link.patient)
-    if by.pk not in (link.patient.user_id, link.caregiver_id):
+    if not acts_on_own_record(by, link.patient, link):
         record_audit(
             actor=by,
             action="caregiver.revoked",

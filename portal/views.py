@@ -143,7 +143,7 @@ def patient_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     patient = access_patient(request.user, code)
-    staff = is_clinic_staff(request.user) and patient.clinic.memberships.filter(user=request.user).exists()
+    staff = patient.clinic.memberships.filter(user=request.user).exists()
     can_manage = staff or patient.user_id == request.user.pk
     if staff:
         services.record_audit(actor=request.user, action="patient.viewed", patient=patient, request=request)
