@@ -74,3 +74,23 @@ def describe(violations: list[dict[str, Any]]) -> str:
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than the screen (0 when it fits)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def sign_in(page: Page, live_server_url: str, user: Any) -> None:
+    """Give the page's browser a signed-in session for ``user`` (no sign-in form, no code)."""
+    from urllib.parse import urlparse
+
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "domain": urlparse(live_server_url).hostname,
+                "path": "/",
+            }
+        ]
+    )

@@ -4,22 +4,12 @@ no sideways scrolling, and Arabic laid out right to left."""
 from urllib.parse import urlparse
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser import axe_violations, describe, horizontal_overflow
+from tests.browser import axe_violations, describe, horizontal_overflow, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, live_server: LiveServer, user) -> None:
-    client = Client()
-    client.force_login(user)
-    host = urlparse(live_server.url).hostname
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}]
-    )
 
 
 def pages_for(live_server: LiveServer, page: Page, patient, language: str) -> list[str]:
@@ -54,7 +44,7 @@ def test_pages_are_accessible_and_fit_a_phone(
         violations = axe_violations(phone_page)
         assert violations == [], f"{url}\n{describe(violations)}"
         assert horizontal_overflow(phone_page) <= 0, url
-    sign_in(phone_page, live_server, patient.user)
+    sign_in(phone_page, live_server.url, patient.user)
     phone_page.goto(f"{live_server.url}/patients/{patient.code}/")
     assert phone_page.evaluate("document.documentElement.lang") == language
     violations = axe_violations(phone_page)
@@ -65,7 +55,7 @@ def test_pages_are_accessible_and_fit_a_phone(
 def test_arabic_mirrors_the_layout(live_server: LiveServer, phone_page: Page, patient) -> None:
     patient.user.language = "ar"
     patient.user.save(update_fields=["language"])
-    sign_in(phone_page, live_server, patient.user)
+    sign_in(phone_page, live_server.url, patient.user)
     phone_page.goto(f"{live_server.url}/patients/{patient.code}/")
     assert phone_page.evaluate("document.documentElement.dir") == "rtl"
     brand = phone_page.locator(".site-header .brand").bounding_box()

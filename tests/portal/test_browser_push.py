@@ -3,23 +3,18 @@ pushed reminder. (Chromium cannot subscribe to a push service here: no network, 
 no push in incognito contexts; the server half is tested in test_reminder_channels.)"""
 
 import json
-from urllib.parse import urlparse
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
+
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def signed_in_settings(live_server: LiveServer, page: Page, user) -> None:
-    client = Client()
-    client.force_login(user)
-    host = urlparse(live_server.url).hostname
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}]
-    )
+    sign_in(page, live_server.url, user)
     page.goto(live_server.url + "/reminders/settings/")
 
 
