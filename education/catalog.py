@@ -30,6 +30,8 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SLUGS = frozenset({"offline"})
 # Where when-to-call shows the reader's clinic numbers.
 PHONES_PLACEHOLDER = '<div class="clinic-phones"></div>'
+# Beside "get emergency care": the clinic's emergency number, or "your local emergency number".
+EMERGENCY_PLACEHOLDER = '<p class="emergency-number"></p>'
 
 FRONT_MATTER = re.compile(r"\A\s*<!--(.*?)-->", re.S)
 SECTION = re.compile(r"<section\b([^>]*)>(.*?)</section>", re.S | re.I)
@@ -73,6 +75,10 @@ class Document:
     @property
     def has_phones(self) -> bool:
         return PHONES_PLACEHOLDER in self.body
+
+    @property
+    def emergency_numbers(self) -> int:
+        return self.body.count(EMERGENCY_PLACEHOLDER)
 
     @property
     def digest(self) -> str:
@@ -191,12 +197,18 @@ def _read_module(
     source_ids = [s.id for s in source.sections]
     for language, document in documents.items():
         name = f"{slug}/{language}.html"
+        if document.source_version is not None and document.source_version > version:
+            problems.append(f"{name}: source_version {document.source_version} is newer than the module")
+        if document.source_version is not None and document.source_version < version:
+            # Made from an older English page, whose sections may differ; readers see
+            # it marked out of date until it is translated again.
+            continue
         if [s.id for s in document.sections] != source_ids:
             problems.append(f"{name}: sections differ from {SOURCE_LANGUAGE}.html (same ids, same order)")
         if document.has_phones != source.has_phones:
             problems.append(f"{name}: the clinic phone placeholder must match {SOURCE_LANGUAGE}.html")
-        if document.source_version is not None and document.source_version > version:
-            problems.append(f"{name}: source_version {document.source_version} is newer than the module")
+        if document.emergency_numbers != source.emergency_numbers:
+            problems.append(f"{name}: the emergency number placeholders must match {SOURCE_LANGUAGE}.html")
     return Module(slug=slug, order=order, audience=audience, version=version, documents=documents)
 
 
@@ -245,13 +257,10 @@ def _read_document(
     if not sections:
         problems.append(f"{name}: has no <section>")
 
-    cited: list[str] = []
-    for group in MARKER.findall(body):
-        for ref_id in (part.strip() for part in group.split(",")):
-            if ref_id not in references:
-                problems.append(f"{name}: cites [{ref_id}], which references.toml does not know")
-            elif ref_id not in cited:
-                cited.append(ref_id)
+    cited = cited_in(body)
+    for ref_id in cited:
+        if ref_id not in references:
+            problems.append(f"{name}: cites [{ref_id}], which references.toml does not know")
     for stray in MARKER_LIKE.findall(MARKER.sub("", body)):
         problems.append(f"{name}: {stray} is not a valid source marker (write [R1] or [R1, R2])")
 
@@ -262,16 +271,31 @@ def _read_document(
         body=body,
         source_version=source_version,
         sections=tuple(sections),
-        cited=tuple(cited),
+        cited=tuple(ref_id for ref_id in cited if ref_id in references),
     )
 
 
-def render_markers(body: str) -> str:
-    """Source markers become small footnote links to the page's Sources list."""
+def cited_in(fragment: str) -> list[str]:
+    """Reference ids cited in ``fragment``, in order of first citation."""
+    cited: list[str] = []
+    for group in MARKER.findall(fragment):
+        for ref_id in (part.strip() for part in group.split(",")):
+            if ref_id not in cited:
+                cited.append(ref_id)
+    return cited
 
-    def footnote(match: re.Match[str]) -> str:
-        ids = [part.strip() for part in match.group(1).split(",")]
-        links = ", ".join(f'<a href="#src-{i}">{i}</a>' for i in ids)
-        return f'<sup class="src">{links}</sup>'
 
-    return MARKER.sub(footnote, body)
+def strip_markers(fragment: str) -> str:
+    """The text a reader sees: each section lists its sources once instead (views.module_detail)."""
+    return MARKER.sub("", fragment)
+
+
+def isolate_markers(body: str) -> str:
+    """Markers kept as written, for the clinician comparing a translation with the English.
+
+    Each one is an isolated left-to-right run, so "[R3, R16]" keeps its order in Arabic."""
+
+    def isolated(match: re.Match[str]) -> str:
+        return f' <bdi class="src" dir="ltr">[{html.escape(match.group(1))}]</bdi>'
+
+    return MARKER.sub(isolated, body)

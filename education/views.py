@@ -15,12 +15,24 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from education import review
-from education.catalog import PHONES_PLACEHOLDER, SOURCE_LANGUAGE, load_catalog, render_markers
+from education.catalog import (
+    EMERGENCY_PLACEHOLDER,
+    PHONES_PLACEHOLDER,
+    SECTION,
+    SOURCE_LANGUAGE,
+    Document,
+    Reference,
+    cited_in,
+    isolate_markers,
+    load_catalog,
+    strip_markers,
+)
 from portal.models import Clinic
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
 
@@ -65,7 +77,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # The reader's clinic shows only translations a clinician has checked.
         document, fell_back = module.documents[SOURCE_LANGUAGE], True
 
-    body = render_markers(document.body)
+    body = _reader_body(document, catalog.references, clinic)
     if document.has_phones:
         phones = render_to_string("education/_clinic_phones.html", _phones_context(clinic), request)
         body = body.replace(PHONES_PLACEHOLDER, phones)
@@ -97,6 +109,39 @@ def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "education/offline.html")
 
 
+def _reader_body(document: Document, references: dict[str, Reference], clinic: Clinic | None) -> str:
+    """The document as a reader sees it: each section ends in one "Sources" list that opens
+    on demand, instead of a source mark after every sentence (the marks stay in the files
+    and in the clinician's review). Written in the document's language, so an English
+    fallback page reads as English throughout."""
+    sections = iter(document.sections)
+
+    def with_sources(match: re.Match[str]) -> str:
+        attributes, inner = match.groups()
+        context = {"section": next(sections), "sources": [references[i] for i in cited_in(inner)]}
+        listing = render_to_string("education/_section_sources.html", context)
+        return f"<section{attributes}>{strip_markers(inner)}{listing}</section>"
+
+    with translation.override(document.language):
+        body = SECTION.sub(with_sources, document.body)
+        if document.emergency_numbers:
+            emergency = render_to_string("education/_emergency_number.html", _emergency_context(clinic))
+            body = body.replace(EMERGENCY_PLACEHOLDER, emergency)
+    return body
+
+
+def _emergency_context(clinic: Clinic | None) -> dict[str, SafeString | None]:
+    """The clinic's emergency number as a phone link; None says "your local emergency number"."""
+    number = clinic.emergency_number if clinic else ""
+    if not number:
+        return {"number": None}
+    return {"number": format_html('<a href="{}" dir="ltr">{}</a>', _tel_href(number), number)}
+
+
+def _tel_href(number: str) -> str:
+    return "tel:" + re.sub(r"[^\d+]", "", number)
+
+
 def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, bool]:
     """The clinic whose numbers the page shows, and whether a clinician prints for a patient.
 
@@ -122,10 +167,7 @@ def _phones_context(clinic: Clinic | None) -> dict[str, Any]:
     ]
     return {
         "clinic": clinic,
-        "phones": [
-            {"label": label, "number": number, "href": "tel:" + re.sub(r"[^\d+]", "", number)}
-            for label, number in phones
-        ],
+        "phones": [{"label": label, "number": number, "href": _tel_href(number)} for label, number in phones],
     }
 
 
@@ -203,8 +245,8 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
         "module": module,
         "document": document,
         "english": english,
-        "document_body": mark_safe(render_markers(document.body)),  # noqa: S308 - repository content
-        "english_body": mark_safe(render_markers(english.body)),  # noqa: S308 - repository content
+        "document_body": mark_safe(isolate_markers(document.body)),  # noqa: S308 - repository content
+        "english_body": mark_safe(isolate_markers(english.body)),  # noqa: S308 - repository content
         "language_info": translation.get_language_info(language),
         "bidi": language in settings.LANGUAGES_BIDI,
         "state": review.translation_state(module, language),

@@ -41,7 +41,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
-    list_display = ["name", "phone_daytime", "phone_after_hours", "time_zone"]
+    list_display = ["name", "phone_daytime", "phone_after_hours", "emergency_number", "time_zone"]
     inlines = [MembershipInline]
 
 

@@ -72,7 +72,12 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     today = today or timezone.localdate(timezone=__import__("zoneinfo").ZoneInfo(ZONE))
     clinic, _ = Clinic.objects.get_or_create(
         name=CLINIC_NAME,
-        defaults={"phone_daytime": "+1 555 0100", "phone_after_hours": "+1 555 0199", "time_zone": ZONE},
+        defaults={
+            "phone_daytime": "+1 555 0100",
+            "phone_after_hours": "+1 555 0199",
+            "emergency_number": "911",
+            "time_zone": ZONE,
+        },
     )
     logins = [
         demo_staff(clinic, "clinician@demo.example", "Dana Clinician", StaffMembership.Role.CLINICIAN),

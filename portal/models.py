@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -114,6 +115,20 @@ class Clinic(models.Model):
     name = models.CharField(_("name"), max_length=200)
     phone_daytime = models.CharField(_("daytime phone"), max_length=40)
     phone_after_hours = models.CharField(_("after-hours phone"), max_length=40)
+    # Shown beside "get emergency care"; empty says "your local emergency number".
+    emergency_number = models.CharField(
+        _("emergency number"),
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(
+                r"^\+?[0-9][0-9 -]*[0-9]$",
+                _("Enter the number people dial for emergency care, for example 911, 112 or 999."),
+            )
+        ],
+        help_text=_("For example 911, 112 or 999. Leave it empty to say “your local emergency number”."),
+    )
     language = language_field()
     time_zone = time_zone_field()
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
+from education.catalog import load_catalog
 from tests.browser import axe_violations, describe, horizontal_overflow
 
 pytestmark = pytest.mark.browser
@@ -68,14 +69,60 @@ def test_the_static_export_works_offline_from_a_sub_folder(
     assert phone_page.title() == html.unescape(re.search(r"<title>(.*?)</title>", offline).group(1))
 
 
-def test_printed_handout_keeps_content_sources_and_numbers_but_no_navigation(
+def test_printed_handout_keeps_content_and_numbers_and_ends_with_a_compact_source_list(
     live_server: LiveServer, phone_page: Page
 ) -> None:
     phone_page.goto(live_server.url + "/en/guide/when-to-call/")
-    phone_page.emulate_media(media="print")
     shown = "sel => [...document.querySelectorAll(sel)].some(e => getComputedStyle(e).display !== 'none')"
-    for hidden in (".site-header", ".languages", ".toc", ".site-footer", ".skip"):
+    assert not phone_page.evaluate(shown, "#sources"), "the full list is for the handout only"
+    phone_page.emulate_media(media="print")
+    for hidden in (".site-header", ".languages", ".toc", ".site-footer", ".skip", ".section-sources"):
         assert not phone_page.evaluate(shown, hidden), hidden
-    for kept in ("h1", ".module-body section", "sup.src", "#sources li", ".clinic-phones"):
+    for kept in ("h1", ".module-body section", "#sources li", ".clinic-phones", ".emergency-number"):
         assert phone_page.evaluate(shown, kept), kept
-    assert phone_page.evaluate("getComputedStyle(document.querySelector('#sources')).breakBefore") == "page"
+    # Compact: it follows the text on the same page, in small type, one line per source.
+    sources = phone_page.locator("#sources")
+    assert sources.evaluate("e => getComputedStyle(e).breakBefore") != "page"
+    assert sources.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") < 12
+    assert phone_page.locator("#sources li").count() == len(
+        load_catalog().get("when-to-call").documents["en"].cited
+    )
+    # The last thing the handout prints is the source list.
+    last = phone_page.evaluate(
+        "() => [...document.querySelectorAll('main *')].filter(e => getComputedStyle(e).display !== 'none'"
+        " && e.offsetParent !== null).map(e => e.closest('#sources') !== null).at(-1)"
+    )
+    assert last
+
+
+VISIBLE_SOURCE_LINKS = """section => [...section.querySelectorAll('a, summary')]
+  .filter(e => e.checkVisibility())
+  .filter(e => e.tagName === 'SUMMARY' || !e.href.startsWith('tel:'))
+  .length"""
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("slug", ["dressing-care", "when-to-call"])
+def test_each_section_shows_one_sources_link_that_opens_its_list(
+    live_server: LiveServer, phone_page: Page, language: str, slug: str
+) -> None:
+    phone_page.goto(f"{live_server.url}/{language}/guide/{slug}/")
+    sections = phone_page.locator(".module-body section")
+    assert sections.count() == len(load_catalog().get(slug).documents[language].sections)
+    for index in range(sections.count()):
+        assert sections.nth(index).evaluate(VISIBLE_SOURCE_LINKS) == 1
+    # Opening one list shows that section's sources, left to right even on a right-to-left page.
+    first = sections.first
+    first.locator("summary").click()
+    listing = first.locator(".section-sources ul")
+    assert listing.is_visible()
+    assert listing.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    assert listing.locator("a").first.is_visible()
+    assert phone_page.evaluate("getComputedStyle(document.body).direction") == (
+        "rtl" if language == "ar" else "ltr"
+    )
+    for index in range(sections.count()):
+        sections.nth(index).locator("summary").click()
+    violations = axe_violations(phone_page)
+    assert violations == [], describe(violations)
+    assert horizontal_overflow(phone_page) <= 0

@@ -13,9 +13,11 @@ from education.catalog import (
     MARKER,
     SECTION,
     ContentError,
+    cited_in,
+    isolate_markers,
     load_catalog,
-    render_markers,
     scan_content,
+    strip_markers,
 )
 from education.readability import reading_grade
 
@@ -60,11 +62,15 @@ def test_every_marker_is_a_known_reference(document: catalog_module.Document) ->
     assert set(document.cited) == cited
 
 
-def test_markers_become_footnote_links() -> None:
-    html = render_markers("<p>Wear gloves. [R3, R16]</p>")
-    assert html == (
-        '<p>Wear gloves.<sup class="src"><a href="#src-R3">R3</a>, <a href="#src-R16">R16</a></sup></p>'
-    )
+def test_readers_get_the_text_without_marks_and_each_source_once() -> None:
+    fragment = "<p>Wear gloves. [R3, R16]</p><p>Bag it. [R16] Bin it. [R18, R3]</p>"
+    assert strip_markers(fragment) == "<p>Wear gloves.</p><p>Bag it. Bin it.</p>"
+    assert cited_in(fragment) == ["R3", "R16", "R18"]
+
+
+def test_the_review_keeps_each_mark_as_an_isolated_left_to_right_run() -> None:
+    html = isolate_markers("<p>ارتدِ القفازات. [R3, R16]</p>")
+    assert html == '<p>ارتدِ القفازات. <bdi class="src" dir="ltr">[R3, R16]</bdi></p>'
 
 
 def test_a_slug_is_checked_before_any_lookup() -> None:
@@ -145,6 +151,27 @@ def test_a_translation_needs_its_source_version_and_the_same_sections(tmp_path: 
     problems = problems_for(tmp_path, module_files(en=GOOD_BODY, es=no_version, fr=other_sections))
     assert any("es.html: a translation's front matter needs source_version" in p for p in problems)
     assert any("fr.html: sections differ" in p for p in problems)
+
+
+def test_an_out_of_date_translation_may_still_have_the_old_sections(tmp_path: Path) -> None:
+    """The English page gained a section in version 2; the version 1 translation still loads,
+    shown as out of date, until it is translated again."""
+    english = GOOD_BODY.replace(
+        "</section>", '</section>\n<section id="new"><h2>New</h2><p>New. [R1]</p></section>'
+    )
+    old = GOOD_BODY.replace("-->", "source_version = 1\n-->")
+    catalog, problems = scan_content(write_content(tmp_path, module_files(en=english, de=old)))
+    assert problems == []
+    (module,) = catalog.modules
+    assert module.is_out_of_date(module.documents["de"])
+
+
+def test_a_current_translation_keeps_the_emergency_number_placeholders(tmp_path: Path) -> None:
+    placeholder = '<p class="emergency-number"></p>'
+    english = GOOD_BODY.replace("</section>", f"{placeholder}</section>")
+    current = GOOD_BODY.replace("-->", "source_version = 2\n-->")
+    problems = problems_for(tmp_path, module_files(en=english, it=current))
+    assert problems == ["dressing/it.html: the emergency number placeholders must match en.html"]
 
 
 def test_a_folder_with_a_bad_slug_is_not_read(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from django.conf import settings
 
 from education.catalog import load_catalog
+from tests.education.sections import counted
 
 LINK = re.compile(r"""\s(?:href|src|data-sw)="([^"]*)\"""")
 ID = re.compile(r"""\sid="([^"]*)\"""")
@@ -82,3 +83,16 @@ def test_exported_pages_are_what_a_visitor_sees(exported: Path) -> None:
     assert 'href="https://care.example.org/accounts/login/"' in page  # signing in is on the live site
     root = (exported / "site" / "index.html").read_text()
     assert 'href="ar/guide/index.html" lang="ar"' in root
+
+
+def test_exported_pages_show_one_sources_list_per_section(exported: Path) -> None:
+    for language in ("en", "ar"):
+        page = (exported / "site" / language / "guide" / "dressing-care" / "index.html").read_text()
+        module = load_catalog().get("dressing-care")
+        sections = counted(page).sections
+        for section in module.documents[language].sections:
+            assert len(sections[section.id]["summaries"]) == 1
+        assert '<section id="sources" class="sources print-only"' in page
+        assert "<sup" not in page
+    page = (exported / "site" / "en" / "guide" / "when-to-call" / "index.html").read_text()
+    assert page.count("For emergency care, call your local emergency number.") == 2

@@ -14,6 +14,7 @@ from django.test import Client
 from education import views
 from education.catalog import Catalog, load_catalog
 from portal.models import CaregiverLink, Clinic, Patient, User
+from tests.education.sections import counted
 
 # Pages read translation review state from the database.
 pytestmark = pytest.mark.django_db
@@ -37,12 +38,47 @@ def test_each_module_renders_in_english(client: Client, module) -> None:
     assert f"<h1>{html.escape(document.title)}</h1>" in page
     for section in document.sections:
         assert f'<section id="{section.id}">' in page
-    assert '<section id="sources"' in page
+    # The handout ends with every source the page cites (hidden on screen).
+    printed = page[page.index('<section id="sources" class="sources print-only"') :]
     for ref_id in document.cited:
-        assert f'<li id="src-{ref_id}">' in page
-        assert f'<a href="#src-{ref_id}">{ref_id}</a>' in page
-        assert CATALOG.references[ref_id].url in page
+        reference = CATALOG.references[ref_id]
+        assert f'<bdi class="src-id">{ref_id}</bdi> {html.escape(reference.title)}' in printed
+        assert reference.url in printed
     assert not re.search(r"\[R[\w-]+", page), "a source marker was left as text"
+    assert '<sup class="src">' not in page and 'href="#src-' not in page
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("module", MODULES)
+def test_a_reader_sees_one_sources_link_per_section(client: Client, module, language: str) -> None:
+    page = get(client, f"/{language}/guide/{module.slug}/")
+    document = module.documents[language]
+    counter = counted(page)
+    raw_sections = dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', document.body, re.S))
+    for section in document.sections:
+        seen = counter.sections[section.id]
+        assert len(seen["summaries"]) == 1, section.id
+        # Outside its one "Sources" list a section links only to phone numbers.
+        assert all(link.startswith("tel:") for link in seen["links"]), (section.id, seen["links"])
+        # The list is that section's own sources, each once, in order of first citation.
+        cited = list(
+            dict.fromkeys(
+                re.findall(r"R[\w-]+", " ".join(re.findall(r"\[(R[^\]]*)\]", raw_sections[section.id])))
+            )
+        )
+        assert seen["listed"] == cited, section.id
+        assert seen["sources"] == [CATALOG.references[ref_id].url for ref_id in cited]
+    # Titles and addresses of sources are English: an isolated left-to-right run in Arabic too.
+    assert set(counter.details_lang) == {("en", "ltr")}
+    assert len(counter.details_lang) == len(document.sections)
+
+
+def test_a_section_lists_its_own_sources(client: Client) -> None:
+    """Worked by hand from dressing-care/en.html, section "how-long"."""
+    seen = counted(get(client, "/en/guide/dressing-care/")).sections["how-long"]
+    assert seen["listed"] == ["R16", "R18", "R19", "R20", "R24", "R4", "R33", "R34"]
+    page = get(client, "/ar/guide/dressing-care/")
+    assert "<summary>المصادر" in page
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -218,3 +254,45 @@ def test_guide_pages_need_no_javascript_and_no_inline_script(client: Client) -> 
     for url in ("/en/guide/", "/en/guide/when-to-call/", "/en/offline/"):
         scripts = re.findall(r"<script\b[^>]*>", get(client, url))
         assert scripts == ['<script src="/static/js/sw-register.js" data-sw="/sw.js" defer>']
+
+
+# --- The emergency number ---------------------------------------------------------------
+
+LOCAL_EMERGENCY = '<p class="emergency-number">For emergency care, call your local emergency number.</p>'
+
+
+def test_public_pages_say_your_local_emergency_number(client: Client) -> None:
+    page = get(client, "/en/guide/when-to-call/")
+    # Once at the top of the page, once in the "Get emergency care" section.
+    assert page.count(LOCAL_EMERGENCY) == 2
+    assert '<p class="emergency-number"></p>' not in page
+
+
+def test_a_patient_sees_their_clinics_emergency_number(client: Client, patient: Patient) -> None:
+    Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="112")
+    client.force_login(patient.user)
+    page = get(client, "/en/guide/when-to-call/")
+    assert page.count('For emergency care, call <a href="tel:112" dir="ltr">112</a>.') == 2
+    assert "your local emergency number" not in page
+
+
+def test_a_clinic_without_an_emergency_number_says_the_local_one(client: Client, patient: Patient) -> None:
+    client.force_login(patient.user)
+    assert get(client, "/en/guide/when-to-call/").count(LOCAL_EMERGENCY) == 2
+
+
+def test_the_printed_handout_carries_the_emergency_number(
+    client: Client, clinician: User, patient: Patient
+) -> None:
+    Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="999")
+    client.force_login(clinician)
+    page = get(client, f"/en/guide/when-to-call/?for={patient.code}")
+    assert '<a href="tel:999" dir="ltr">999</a>' in page
+
+
+def test_the_review_view_keeps_the_source_marks(client: Client, clinician: User) -> None:
+    client.force_login(clinician)
+    page = get(client, "/translations/when-to-call/ar/")
+    assert '<bdi class="src" dir="ltr">[R16]</bdi>' in page
+    assert '<bdi class="src" dir="ltr">[R32, R21, R42]</bdi>' in page  # from the English side
+    assert "<details" not in page

@@ -1,0 +1,78 @@
+"""The clinical wording of reminders: the same actions as the guide, with the clinic's numbers."""
+
+from datetime import date
+
+import pytest
+
+from portal.models import Clinic, Reminder
+from portal.reminders import render_reminder
+
+
+@pytest.fixture
+def text(patient, make_visit):
+    def render(rule: str, audience: str = "patient", language: str = "en") -> str:
+        visit = make_visit(patient, date(2026, 3, 10))
+        patient.user.language = language
+        reminder = Reminder(
+            recipient=patient.user, patient=patient, visit=visit, rule=rule, audience=audience
+        )
+        return render_reminder(reminder).body
+
+    return render
+
+
+def test_symptom_text_gives_the_clinics_emergency_number(text, patient) -> None:
+    Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="112")
+    patient.clinic.refresh_from_db()
+    body = text("symptom_watch")
+    assert (
+        "Trouble breathing, hives, or swelling of the face, lips, tongue or throat: get emergency care now.\n"
+        "For emergency care, call 112."
+    ) in body
+    assert "local emergency number" not in body
+
+
+def test_without_a_clinic_number_it_says_the_local_emergency_number(text) -> None:
+    body = text("symptom_watch")
+    assert body.endswith("For emergency care, call your local emergency number.")
+
+
+def test_symptom_text_calls_about_a_red_site_whether_or_not_it_oozes(text) -> None:
+    body = text("symptom_watch")
+    assert (
+        "- an injection site that is red, swollen or warm, has skin changes or does not heal, whether or not it oozes"
+        in body
+    )
+    assert "red, swollen, warm or oozing" not in body
+
+
+def test_dressing_review_keeps_weeping_and_infection_apart(text) -> None:
+    lines = text("dressing_review").splitlines()
+    assert lines[1] == (
+        "Call your care team now if a site is red, swollen or warm, has skin changes or does not heal, "
+        "whether or not it oozes."
+    )
+    assert lines[2] == "Daytime: +1 555 0100. After hours: +1 555 0199."
+    assert lines[3] == (
+        "If a site only weeps or oozes, with none of these signs, keep it covered with a dressing "
+        "and look again tomorrow."
+    )
+
+
+def test_a_caregiver_who_must_not_handle_dressings_is_told_what_to_do_after_contact(text) -> None:
+    body = text("dressing_safety", audience="caregiver_non_handler")
+    assert "wash the area well with soap and water or a disinfectant." in body
+    assert "If sores or blisters appear after that, call your own health-care provider." in body
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "de", "it", "pt-br", "zh-hans", "ar"])
+def test_the_new_wording_is_translated(text, patient, language: str) -> None:
+    Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="112")
+    patient.clinic.refresh_from_db()
+    english = text("symptom_watch") + text("dressing_review")
+    translated = text("symptom_watch", language=language) + text("dressing_review", language=language)
+    assert translated != english
+    for line in english.splitlines():
+        if line.strip() and not line.startswith("Daytime"):
+            assert line not in translated, (language, line)
+    assert "112" in translated
