@@ -95,3 +95,25 @@ def test_catalogs_keep_up_with_the_code(tmp_path):
     assert result.returncode == 0, result.stderr
     behind = {code: problems_in(catalog(copy, code)) for code in TRANSLATED}
     assert behind == dict.fromkeys(TRANSLATED, []), "run `make messages` and translate the new strings"
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (1, "مضى يوم واحد على جلسة العلاج بتاريخ 3 مارس."),
+        # Arabic has a dual: "two days" is one word, with no digit before it.
+        (2, "مضى يومان على جلسة العلاج بتاريخ 3 مارس."),
+        (3, "مضت 3 أيام على جلسة العلاج بتاريخ 3 مارس."),
+        (11, "مضى 11 يومًا على جلسة العلاج بتاريخ 3 مارس."),
+    ],
+)
+def test_arabic_counts_days_in_its_own_plural_forms(days, expected):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template(
+        "{% load i18n %}{% blocktranslate count days=days with date=date %}{{ days }} day since the treatment"
+        " on {{ date }}.{% plural %}{{ days }} days since the treatment on {{ date }}.{% endblocktranslate %}"
+    )
+    with translation.override("ar"):
+        assert template.render(Context({"days": days, "date": "3 مارس"})) == expected
