@@ -1,9 +1,8 @@
 """JSON endpoints for the app (DRF, session authentication, under /api/v1/)."""
 
-from urllib.parse import urlsplit
 from uuid import UUID
 
-from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +14,16 @@ from rest_framework.views import APIView
 
 from portal import push, services
 from portal.models import Reminder
-from portal.planning import Rule
 from portal.queries import access_reminder, list_inbox_for, list_push_subscriptions_for
-from portal.reminders import RULE_TITLES
+from portal.reminders import reminder_title
+
+# Why an endpoint is refused, in words (codes from push.BlockedAddress).
+ENDPOINT_REFUSALS = {
+    "scheme": _("A push endpoint must be an https address."),
+    "url": _("This is not a push endpoint address."),
+    "unresolvable": _("We could not find this push service. Try again later."),
+    "address": _("This push endpoint points to an address we do not send to."),
+}
 
 
 class PushKeyOut(serializers.Serializer):
@@ -46,28 +52,30 @@ class SubscribePushIn(serializers.Serializer):
     keys = PushKeysIn()
 
     def validate_endpoint(self, value: str) -> str:
-        # The worker POSTs to this address: only https push services, so a user cannot make
-        # the server call into its own network (loopback is allowed for local tests).
-        parts = urlsplit(value)
-        if parts.scheme == "https":
-            return value
-        if settings.PUSH_ALLOW_INSECURE_ENDPOINTS and parts.hostname in ("127.0.0.1", "localhost"):
-            return value
-        raise serializers.ValidationError(_("A push endpoint must be an https address."))
+        # The worker POSTs to this address: public https push services only, so a user cannot
+        # make the server call into its own network (the worker checks again at each send).
+        try:
+            push.check_endpoint(value)
+        except push.BlockedAddress as refused:
+            raise serializers.ValidationError(ENDPOINT_REFUSALS[refused.reason]) from None
+        return value
 
 
 class PushSubscriptionListApi(APIView):
-    @extend_schema(request=SubscribePushIn, responses={201: PushSubscriptionOut})
+    @extend_schema(request=SubscribePushIn, responses={201: PushSubscriptionOut, 409: None})
     def post(self, request: Request) -> Response:
         data = SubscribePushIn(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription = services.subscribe_push(
-            user=request.user,
-            endpoint=data.validated_data["endpoint"],
-            p256dh=data.validated_data["keys"]["p256dh"],
-            auth=data.validated_data["keys"]["auth"],
-            user_agent=request.headers.get("User-Agent", ""),
-        )
+        try:
+            subscription = services.subscribe_push(
+                user=request.user,
+                endpoint=data.validated_data["endpoint"],
+                p256dh=data.validated_data["keys"]["p256dh"],
+                auth=data.validated_data["keys"]["auth"],
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        except ValidationError as refused:
+            return Response({"endpoint": refused.messages, "code": "taken"}, status=status.HTTP_409_CONFLICT)
         return Response({"code": str(subscription.code)}, status=status.HTTP_201_CREATED)
 
 
@@ -88,7 +96,7 @@ class ReminderOut(serializers.ModelSerializer):
         fields = ["code", "title", "rule", "patient", "due_at", "read_at"]
 
     def get_title(self, reminder: Reminder) -> str:
-        return str(RULE_TITLES[Rule(reminder.rule)])
+        return reminder_title(reminder)
 
 
 class ReminderListApi(generics.ListAPIView):

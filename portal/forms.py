@@ -4,7 +4,13 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import UNSAFE_DRESSING_HANDLER, Clinic, ClinicReminderSettings, InjectionVisit
+from portal.models import (
+    UNSAFE_DRESSING_HANDLER,
+    Clinic,
+    ClinicReminderSettings,
+    DressingLogEntry,
+    InjectionVisit,
+)
 from portal.timezones import TIME_ZONES
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in TIME_ZONES]
@@ -129,3 +135,11 @@ class ClinicReminderSettingsForm(forms.ModelForm):
                 "At least 7: keep injection sites covered for at least 1 week after each treatment."
             ),
         }
+
+
+class DressingReportForm(forms.Form):
+    """The two answers on a dressing reminder's page."""
+
+    kind = forms.ChoiceField(
+        choices=[(k.value, k.label) for k in (DressingLogEntry.Kind.DRY, DressingLogEntry.Kind.WEEPING)]
+    )

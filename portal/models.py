@@ -395,7 +395,7 @@ class AuditEvent(models.Model):
 
 
 # --- Reminders ----------------------------------------------------------------
-# Rows planned by portal.reminders.replan_patient and delivered by the sendreminders worker
+# Rows planned by portal.reminders.rows.replan_patient and delivered by portal.reminders.delivery
 # (DESIGN.md section 4). Texts are rendered at delivery time, never stored.
 
 
@@ -453,7 +453,9 @@ class ClinicReminderSettings(models.Model):
 
 
 class Reminder(models.Model):
-    """One reminder: (recipient, visit, rule, day). The unit of delivery."""
+    """One reminder: (recipient, patient, rule, local day), for the visit that owns that day.
+    The unit of delivery. Only the worker (portal.reminders.delivery) marks it sent, missed or
+    failed; re-planning cancels or moves only unclaimed rows that are not yet due."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Planned")
@@ -466,7 +468,7 @@ class Reminder(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="reminders")
     patient = models.ForeignKey(Patient, models.CASCADE, related_name="reminders")
     visit = models.ForeignKey(InjectionVisit, models.CASCADE, related_name="reminders")
-    # The values of portal.planning.Rule and Audience.
+    # The values of portal.reminders.planning.Rule and Audience.
     rule = models.CharField(
         max_length=30,
         choices=[
@@ -496,10 +498,14 @@ class Reminder(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set by re-planning when a row it may not touch (claimed, or already due) is no longer
+    # planned: the worker then cancels it instead of sending it.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["recipient", "visit", "rule", "day"], name="reminder_unique"),
+            # One reminder per recipient, rule and local day, however many visits that day.
+            models.UniqueConstraint(fields=["recipient", "patient", "rule", "day"], name="reminder_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "sent", "failed", "missed", "cancelled"]),
                 name="reminder_status_valid",
@@ -542,6 +548,10 @@ class Delivery(models.Model):
         PENDING = "pending", _("Waiting")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # Still waiting for a retry when the reminder became too late to send.
+        MISSED = "missed", _("Missed (too late to send)")
+        # Not sent on purpose: the person turned the channel off, or the reminder was cancelled.
+        SKIPPED = "skipped", _("Not sent")
 
     reminder = models.ForeignKey(Reminder, models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -551,7 +561,8 @@ class Delivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A short code such as "smtp", "http-500" or "gone"; never message text.
+    # A short code from portal.reminders.channels (e.g. "email-unreachable", "push-gone",
+    # "opted-out"); never message text. The clinic reads it in words (texts.OUTCOME_WORDS).
     error = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -563,7 +574,8 @@ class Delivery(models.Model):
                 condition=Q(channel__in=["inbox", "email", "push"]), name="delivery_channel_valid"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "sent", "failed"]), name="delivery_status_valid"
+                condition=Q(status__in=["pending", "sent", "failed", "missed", "skipped"]),
+                name="delivery_status_valid",
             ),
         ]
 
@@ -580,3 +592,41 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user}"
+
+
+class DressingLogEntry(models.Model):
+    """What a patient or caregiver saw or did with the dressings, and when. A report that a site
+    still weeps or oozes keeps the daily dressing reminders going until one says it is dry."""
+
+    class Kind(models.TextChoices):
+        CHECKED = "checked", pgettext_lazy("dressing log", "Checked")
+        CHANGED = "changed", pgettext_lazy("dressing log", "Changed")
+        CAME_LOOSE = "came_loose", pgettext_lazy("dressing log", "Came loose")
+        WEEPING = "weeping", pgettext_lazy("dressing log", "Still weeping or oozing")
+        DRY = "dry", pgettext_lazy("dressing log", "All sites dry")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="dressing_log")
+    # PROTECT: who wrote a health record stays known.
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    visit = models.ForeignKey(
+        InjectionVisit, models.SET_NULL, null=True, blank=True, related_name="dressing_log"
+    )
+    kind = models.CharField(_("what you saw"), max_length=12, choices=Kind.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["checked", "changed", "came_loose", "weeping", "dry"]),
+                name="dressing_log_kind_valid",
+            ),
+        ]
+        indexes = [
+            # Used by reminder planning (the patient's weeping and dry reports).
+            models.Index(fields=["patient", "at"], name="dressing_log_patient_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"

@@ -5,11 +5,15 @@ object or raise Http404, also when the object exists but is out of scope, so a
 stranger cannot learn that it exists.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import (
     CaregiverLink,
@@ -22,6 +26,7 @@ from portal.models import (
     StaffMembership,
     User,
 )
+from portal.reminders.texts import LogRow, log_row
 
 AnyUser = User | AnonymousUser
 
@@ -154,23 +159,57 @@ def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
     )
 
 
-def access_reminder(user: AnyUser, code: UUID) -> Reminder:
-    """One of the user's own delivered reminders."""
+def access_reminder(user: AnyUser, code: UUID, *, rules: Iterable[str] | None = None) -> Reminder:
+    """One of the user's own delivered reminders (of one of ``rules``, when given)."""
+    scope = list_inbox_for(user)
+    if rules is not None:
+        scope = scope.filter(rule__in=list(rules))
     try:
-        return list_inbox_for(user).get(code=code)
+        return scope.get(code=code)
     except Reminder.DoesNotExist:
         raise Http404 from None
 
 
 def list_reminder_log_for(user: AnyUser, patient: Patient) -> QuerySet[Reminder]:
-    """What was sent to a patient and their caregivers: clinic staff of the patient's clinic only."""
+    """A patient's reminders, for clinic staff of the patient's clinic only. Cancelled rows were
+    never due (a visit moved, a rule was switched off), so they are left out."""
     return (
         Reminder.objects.filter(patient__in=list_clinic_patients_for(user), patient=patient)
         .exclude(status=Reminder.Status.CANCELLED)
-        .select_related("recipient")
+        .select_related("recipient", "patient__clinic", "visit")
         .prefetch_related("deliveries")
-        .order_by("-due_at")
     )
+
+
+@dataclass(frozen=True)
+class ReminderLog:
+    upcoming: list[LogRow]
+    past: list[LogRow]
+
+
+def reminder_log_for(
+    user: AnyUser, patient: Patient, *, now: datetime, upcoming: int = 20, past: int = 100
+) -> ReminderLog:
+    """The clinic's view of one patient's reminders: the next ones planned, then what was due,
+    newest first, with each person's name (never an email address) and each channel in words."""
+    scope = list_reminder_log_for(user, patient)
+    names = recipient_names(patient)
+    return ReminderLog(
+        upcoming=[log_row(r, names, now) for r in scope.filter(due_at__gt=now).order_by("due_at")[:upcoming]],
+        past=[log_row(r, names, now) for r in scope.filter(due_at__lte=now).order_by("-due_at")[:past]],
+    )
+
+
+def recipient_names(patient: Patient) -> dict[int, str]:
+    """How the clinic knows each person who gets this patient's reminders."""
+    names: dict[int, str] = {}
+    for caregiver_id, link_name, user_name in patient.caregiver_links.filter(
+        caregiver__isnull=False
+    ).values_list("caregiver_id", "name", "caregiver__name"):
+        names[caregiver_id] = link_name or user_name or str(_("Caregiver"))
+    if patient.user_id:
+        names[patient.user_id] = patient.name
+    return names
 
 
 def list_push_subscriptions_for(user: AnyUser) -> QuerySet[PushSubscription]:

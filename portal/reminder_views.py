@@ -9,24 +9,35 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import push, services
-from portal.calendar import feed_url
-from portal.forms import ClinicReminderSettingsForm, ReminderPreferencesForm
+from portal.forms import ClinicReminderSettingsForm, DressingReportForm, ReminderPreferencesForm
 from portal.http import AuthenticatedHttpRequest
-from portal.models import CalendarFeed, ClinicReminderSettings, Patient
-from portal.planning import Rule
-from portal.queries import access_clinic, access_reminder, list_inbox_for, list_push_subscriptions_for
-from portal.reminders import RULE_TITLES, render_guidance
+from portal.models import CalendarFeed, ClinicReminderSettings, DressingLogEntry, Patient
+from portal.queries import (
+    access_clinic,
+    access_clinic_patient,
+    access_reminder,
+    list_inbox_for,
+    list_push_subscriptions_for,
+    reminder_log_for,
+)
+from portal.reminders import clinic_rule_settings, reminder_title, render_guidance
+from portal.reminders.calendar import feed_url
+from portal.reminders.planning import Rule
+
+# The reminders whose page asks whether every site is dry (the dressing log's two answers).
+DRESSING_QUESTION_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
 
 
 @login_required
 def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(list_inbox_for(request.user), 30).get_page(request.GET.get("page"))
     for reminder in page:
-        reminder.title = RULE_TITLES[Rule(reminder.rule)]
+        reminder.title = reminder_title(reminder)
     return render(request, "portal/reminder_list.html", {"page": page})
 
 
@@ -39,11 +50,41 @@ def reminder_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespon
         "portal/reminder_detail.html",
         {
             "reminder": reminder,
-            "title": RULE_TITLES[Rule(reminder.rule)],
-            "guidance": render_guidance(reminder),
+            "title": reminder_title(reminder),
+            "guidance": render_guidance(reminder, clinic_rule_settings(reminder.patient).dressing_days),
             "for_patient": reminder.patient.user_id == request.user.pk,
+            "asks_dressing": reminder.rule in DRESSING_QUESTION_RULES,
+            "answers": [DressingLogEntry.Kind.DRY, DressingLogEntry.Kind.WEEPING],
         },
     )
+
+
+@login_required
+@require_POST
+def reminder_dressing_report(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """ "All sites are dry" or "Still weeping or oozing" from a dressing reminder's page."""
+    reminder = access_reminder(request.user, code, rules=DRESSING_QUESTION_RULES)
+    form = DressingReportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the two answers."))
+        return redirect("reminder-detail", reminder.code)
+    entry = services.record_dressing_report(
+        patient=reminder.patient, by=request.user, kind=form.cleaned_data["kind"], visit=reminder.visit
+    )
+    messages.success(request, _("Saved: %(answer)s.") % {"answer": entry.get_kind_display()})
+    return redirect("reminder-detail", reminder.code)
+
+
+@login_required
+def patient_reminder_log(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
+    """What the patient and their caregivers were sent, read, missed or not sent: clinic staff
+    of the patient's clinic only, and audited (it shows health data)."""
+    patient = access_clinic_patient(request.user, code)
+    log = reminder_log_for(request.user, patient, now=timezone.now())
+    services.record_audit(
+        actor=request.user, action="patient.reminders_viewed", patient=patient, request=request
+    )
+    return render(request, "portal/patient_reminders.html", {"patient": patient, "log": log})
 
 
 @login_required

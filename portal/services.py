@@ -25,6 +25,7 @@ from portal.models import (
     CaregiverLink,
     Clinic,
     ClinicReminderSettings,
+    DressingLogEntry,
     InjectionVisit,
     Invitation,
     Patient,
@@ -489,15 +490,29 @@ def mark_reminder_read(*, reminder: Reminder, now: datetime | None = None) -> Re
     return reminder
 
 
+class EndpointTaken(ValidationError):
+    """The push endpoint belongs to another account."""
+
+
+@transaction.atomic
 def subscribe_push(
     *, user: User, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
 ) -> PushSubscription:
-    """Store one device's push subscription; a browser that subscribes again replaces its row."""
-    subscription, _created = PushSubscription.objects.update_or_create(
-        endpoint=endpoint,
-        defaults={"user": user, "p256dh": p256dh, "auth": auth, "user_agent": user_agent[:200]},
-    )
-    return subscription
+    """Store one device's push subscription; the same browser subscribing again updates its row.
+
+    An endpoint another account registered is never moved to this one: whoever learned the
+    address could otherwise take over that person's notifications. The browser then starts a
+    fresh subscription (push-setup.js does so on this refusal)."""
+    existing = PushSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+    if existing is not None and existing.user_id != user.pk:
+        raise EndpointTaken(_("This device already gets notifications for another account."), code="taken")
+    values = {"p256dh": p256dh, "auth": auth, "user_agent": user_agent[:200]}
+    if existing is None:
+        return PushSubscription.objects.create(user=user, endpoint=endpoint, **values)
+    for name, value in values.items():
+        setattr(existing, name, value)
+    existing.save(update_fields=list(values))
+    return existing
 
 
 def unsubscribe_push(*, subscription: PushSubscription) -> None:
@@ -514,3 +529,30 @@ def rotate_calendar_feed(*, user: User) -> CalendarFeed:
 
 def revoke_calendar_feed(*, user: User) -> None:
     CalendarFeed.objects.filter(user=user).delete()
+
+
+# --- Dressing log -------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_dressing_report(
+    *,
+    patient: Patient,
+    by: User,
+    kind: str,
+    visit: InjectionVisit | None = None,
+    at: datetime | None = None,
+) -> DressingLogEntry:
+    """Write what someone saw or did with the dressings. A "still weeping or oozing" or "dry"
+    report changes the dressing reminders, so the patient's reminders are re-planned here."""
+    entry = DressingLogEntry(patient=patient, recorded_by=by, visit=visit, kind=kind, at=at or timezone.now())
+    entry.full_clean()
+    entry.save()
+    replan_patient(patient)
+    if not acts_on_own_record(by, patient, own_link(by, patient)):
+        record_audit(actor=by, action="dressing.recorded", patient=patient, subject_code=entry.code)
+    return entry
+
+
+def own_link(user: User, patient: Patient) -> CaregiverLink | None:
+    return patient.caregiver_links.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).first()

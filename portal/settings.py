@@ -208,7 +208,7 @@ else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # --- Reminders --------------------------------------------------------------
-# The sendreminders worker (portal/reminders.py). See README, "Running the reminder worker".
+# The sendreminders worker (portal/reminders/delivery.py). See README, "Running the reminder worker".
 
 # A reminder more overdue than this is marked missed, never sent late.
 REMINDER_MAX_LATENESS_MINUTES = env_int("REMINDER_MAX_LATENESS_MINUTES", 120)

@@ -7,7 +7,7 @@ from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
 from portal import api, pwa, reminder_views, views
-from portal.calendar import calendar_feed
+from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
     path("", views.patient_list, name="patient-list"),
@@ -15,6 +15,7 @@ patient_urls = [
     path("<uuid:code>/", views.patient_detail, name="patient-detail"),
     path("<uuid:code>/reinvite/", views.patient_reinvite, name="patient-reinvite"),
     path("<uuid:code>/visits/add/", views.visit_add, name="visit-add"),
+    path("<uuid:code>/reminders/", reminder_views.patient_reminder_log, name="patient-reminders"),
     path("<uuid:code>/caregivers/invite/", views.caregiver_invite, name="caregiver-invite"),
 ]
 
@@ -24,6 +25,7 @@ reminder_urls = [
     path("calendar/rotate/", reminder_views.calendar_rotate, name="calendar-rotate"),
     path("calendar/revoke/", reminder_views.calendar_revoke, name="calendar-revoke"),
     path("<uuid:code>/", reminder_views.reminder_detail, name="reminder-detail"),
+    path("<uuid:code>/dressing/", reminder_views.reminder_dressing_report, name="reminder-dressing-report"),
 ]
 
 api_urls = [

@@ -26,7 +26,6 @@ from portal import services
 from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm, VisitForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
-from portal.planning import dressing_status
 from portal.queries import (
     access_caregiver_link,
     access_clinic,
@@ -37,8 +36,8 @@ from portal.queries import (
     list_caregiver_links_for,
     list_clinic_patients_for,
     list_clinics_for,
-    list_reminder_log_for,
 )
+from portal.reminders.planning import dressing_status
 
 
 @never_cache
@@ -157,13 +156,6 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     upcoming = [visit for visit in visits if visit.local_date >= today]
     past = [visit for visit in visits if visit.local_date < today]
     links = patient.caregiver_links.exclude(status=CaregiverLink.Status.REVOKED) if can_manage else []
-    reminder_log = None
-    if staff:
-        # What was sent to the patient and caregivers, and what failed: health data, so audited.
-        reminder_log = list_reminder_log_for(request.user, patient).filter(due_at__lte=timezone.now())[:100]
-        services.record_audit(
-            actor=request.user, action="patient.reminders_viewed", patient=patient, request=request
-        )
     return render(
         request,
         "portal/patient_detail.html",
@@ -179,7 +171,6 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "is_staff": staff,
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
-            "reminder_log": reminder_log,
             "guides": patient_guides(request, patient, staff=staff),
         },
     )

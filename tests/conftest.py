@@ -7,7 +7,7 @@ a clinician of another clinic; and the anonymous visitor."""
 import os
 import socket
 from collections.abc import Callable
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -48,6 +48,22 @@ def no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+class Clock:
+    """The time every ``timezone.now()`` call sees; tests move it by setting ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A fixed clock for code that reads it itself (services re-plan at ``timezone.now()``), so no
+    test depends on today's date: 1 March 2026, 12:00 UTC unless a test moves it."""
+    fixed = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    monkeypatch.setattr(timezone, "now", lambda: fixed.now)
+    return fixed
 
 
 @pytest.fixture

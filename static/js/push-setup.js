@@ -28,6 +28,31 @@
     }
     return bytes;
   }
+  function register(subscription) {
+    var token = document.querySelector("[name=csrfmiddlewaretoken]");
+    return fetch(text.url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token ? token.value : "" },
+      body: JSON.stringify(subscription.toJSON()),
+    });
+  }
+  // 409: this browser's subscription belongs to another account (someone else used this
+  // device). The server never moves it; start a fresh subscription for this account instead.
+  function subscribeAndRegister(registration, mayRenew) {
+    return registration.pushManager
+      .subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(text.key) })
+      .then(function (subscription) {
+        return register(subscription).then(function (response) {
+          if (response.status === 409 && mayRenew) {
+            return subscription.unsubscribe().then(function () {
+              return subscribeAndRegister(registration, false);
+            });
+          }
+          return response;
+        });
+      });
+  }
   var button = document.createElement("button");
   button.type = "button";
   button.textContent = text.turnOn;
@@ -42,19 +67,7 @@
         return navigator.serviceWorker.ready;
       })
       .then(function (registration) {
-        return registration.pushManager.subscribe({
-          userVisibleOnly: true,
-          applicationServerKey: keyBytes(text.key),
-        });
-      })
-      .then(function (subscription) {
-        var token = document.querySelector("[name=csrfmiddlewaretoken]");
-        return fetch(text.url, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": token ? token.value : "" },
-          body: JSON.stringify(subscription.toJSON()),
-        });
+        return subscribeAndRegister(registration, true);
       })
       .then(function (response) {
         if (!response.ok) {

@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.planning import (
+from portal.reminders.planning import (
     Audience,
+    DressingReport,
     Planned,
     Recipient,
     Rule,
@@ -47,8 +48,8 @@ def person(
     return Recipient(audience=audience, time_zone=zone, reminder_time=at, quiet_start=start, quiet_end=end)
 
 
-def plan(visits, recipient, settings=RuleSettings(), after=LONG_AGO) -> list[Planned]:
-    return plan_reminders(visits, recipient, settings, after=after)
+def plan(visits, recipient, settings=RuleSettings(), now=LONG_AGO, reports=()) -> list[Planned]:
+    return plan_reminders(visits, recipient, settings, now=now, reports=reports)
 
 
 def of_rule(planned: list[Planned], rule: Rule) -> list[tuple[date, datetime]]:
@@ -166,7 +167,7 @@ def test_visit_moved_across_dst_change():
     before = visit("v", date(2026, 3, 4), time(10), NY)  # EST: 15:00Z
     moved = visit("v", date(2026, 3, 11), time(10), NY)  # EDT: 14:00Z
     patient = person(NY, time(9))
-    old = plan([before], patient, after=utc(2026, 3, 1))
+    old = plan([before], patient, now=utc(2026, 3, 1))
     assert of_rule(old, VR) == [(date(2026, 3, 3), utc(2026, 3, 3, 14, 0))]
     assert of_rule(old, DC) == [
         (date(2026, 3, 4), utc(2026, 3, 4, 16, 0)),
@@ -177,7 +178,7 @@ def test_visit_moved_across_dst_change():
         (date(2026, 3, 9), utc(2026, 3, 9, 13, 0)),
         (date(2026, 3, 10), utc(2026, 3, 10, 13, 0)),
     ]
-    new = plan([moved], patient, after=utc(2026, 3, 1))
+    new = plan([moved], patient, now=utc(2026, 3, 1))
     assert of_rule(new, VR) == [(date(2026, 3, 10), utc(2026, 3, 10, 13, 0))]
     assert of_rule(new, DC)[0] == (date(2026, 3, 11), utc(2026, 3, 11, 15, 0))
     assert of_rule(new, DC)[1:] == [(date(2026, 3, d), utc(2026, 3, d, 13, 0)) for d in range(12, 18)]
@@ -244,12 +245,13 @@ def test_in_quiet_hours_window_edges():
     assert not in_quiet_hours(time(3), None, None)
 
 
-def test_quiet_hours_crossing_midnight_move_to_next_morning():
-    # 1 Jun 10:00 CEST = 08:00Z. 23:00 is quiet, so each reminder goes to 07:00 CEST (05:00Z) next day.
+def test_quiet_hours_never_push_a_reminder_onto_the_next_day():
+    # 1 Jun 10:00 CEST = 08:00Z. 23:00 is quiet (22:00-07:00); later would be 07:00 the next day,
+    # so each reminder moves earlier, to 21:59 CEST (19:59Z) the same day.
     caregiver = person(BERLIN, time(23), Audience.CAREGIVER_HANDLER, quiet=(time(22), time(7)))
     planned = plan([visit("v", date(2026, 6, 1), time(10), BERLIN)], caregiver)
-    assert of_rule(planned, DC) == [(date(2026, 6, d), utc(2026, 6, d + 1, 5, 0)) for d in range(1, 8)]
-    assert of_rule(planned, DR) == [(date(2026, 6, 8), utc(2026, 6, 9, 5, 0))]
+    assert of_rule(planned, DC) == [(date(2026, 6, d), utc(2026, 6, d, 19, 59)) for d in range(1, 8)]
+    assert of_rule(planned, DR) == [(date(2026, 6, 8), utc(2026, 6, 8, 19, 59))]
 
 
 def test_quiet_hours_same_day_windows_and_empty_window():
@@ -271,22 +273,124 @@ def test_day_zero_not_before_injection_plus_one_hour():
     assert of_rule(early, DC)[0] == (date(2026, 5, 4), utc(2026, 5, 4, 9, 0))
 
 
-def test_injection_plus_one_hour_inside_quiet_hours_moves_to_quiet_end():
-    # 21:30 CEST injection → 22:30 is quiet → 2 Jun 07:00 CEST; still day 0's reminder.
+def test_day_zero_with_no_time_left_is_not_doubled_the_next_morning():
+    """B4: a 21:30 CEST injection with quiet hours 22:00-07:00. Day 0's reminders could only go
+    out at 22:30 (injection + 1 h), which is quiet; they are not moved to 2 Jun 07:00, where
+    day 1's reminders already are. Day 1 onwards: 09:00 CEST = 07:00Z."""
     patient = person(BERLIN, time(9), quiet=(time(22), time(7)))
     planned = plan([visit("v", date(2026, 6, 1), time(21, 30), BERLIN)], patient)
-    assert of_rule(planned, DC)[:2] == [
-        (date(2026, 6, 1), utc(2026, 6, 2, 5, 0)),
+    assert of_rule(planned, DC) == [(date(2026, 6, d), utc(2026, 6, d, 7, 0)) for d in range(2, 8)]
+    assert of_rule(planned, SW) == [
         (date(2026, 6, 2), utc(2026, 6, 2, 7, 0)),
+        (date(2026, 6, 3), utc(2026, 6, 3, 7, 0)),
+    ]
+    assert len({p.due_at for p in planned if p.rule is DC}) == 6
+
+
+def test_visit_reminder_in_quiet_hours_moves_earlier_not_onto_the_visit_day():
+    # Visit 2 Feb 08:00 CET. 22:00 on 1 Feb is quiet (21:00-09:00); later would be 2 Feb 09:00,
+    # the visit day, so it moves to 20:59 CET on 1 Feb = 19:59Z.
+    slot = [visit("v", date(2026, 2, 2), time(8), BERLIN)]
+    patient = person(BERLIN, time(22), quiet=(time(21), time(9)))
+    assert of_rule(plan(slot, patient), VR) == [(date(2026, 2, 1), utc(2026, 2, 1, 19, 59))]
+    kept = plan(slot, patient, RuleSettings(visit_reminder_time=time(20)))
+    assert of_rule(kept, VR) == [(date(2026, 2, 1), utc(2026, 2, 1, 19, 0))]
+
+
+def test_clinic_visit_reminder_time_inside_quiet_hours_stays_the_day_before():
+    """B5: clinic time 19:00, quiet hours 18:00-08:00. Not 08:00 on the visit day: 17:59 CEST
+    the day before (15:59Z)."""
+    slot = [visit("v", date(2026, 6, 10), time(10), BERLIN)]
+    patient = person(BERLIN, time(9), quiet=(time(18), time(8)))
+    planned = plan(slot, patient, RuleSettings(visit_reminder_time=time(19)))
+    assert of_rule(planned, VR) == [(date(2026, 6, 9), utc(2026, 6, 9, 15, 59))]
+
+
+def test_two_visits_on_one_day_give_one_visit_reminder():
+    """B4: visits at 10:00 and 14:00 EDT on 10 June: one "tomorrow" reminder, for the first,
+    09:00 EDT on 9 June = 13:00Z; the later visit owns the dressing and symptom days."""
+    visits = [visit("a", date(2026, 6, 10), time(10), NY), visit("b", date(2026, 6, 10), time(14), NY)]
+    planned = plan(visits, person(NY, time(9)))
+    assert [(p.visit_key, p.day, p.due_at) for p in planned if p.rule is VR] == [
+        ("a", date(2026, 6, 9), utc(2026, 6, 9, 13, 0))
+    ]
+    # Day 0: 14:00 EDT + 1 h = 15:00 EDT = 19:00Z.
+    assert [(p.visit_key, p.day, p.due_at) for p in planned if p.rule is SW] == [
+        ("b", date(2026, 6, 10), utc(2026, 6, 10, 19, 0)),
+        ("b", date(2026, 6, 11), utc(2026, 6, 11, 13, 0)),
+        ("b", date(2026, 6, 12), utc(2026, 6, 12, 13, 0)),
     ]
 
 
-def test_visit_reminder_pushed_past_the_visit_is_dropped():
-    slot = [visit("v", date(2026, 2, 2), time(8), BERLIN)]
-    patient = person(BERLIN, time(22), quiet=(time(21), time(9)))
-    assert of_rule(plan(slot, patient), VR) == []  # would land at 09:00 on the visit day
-    kept = plan(slot, patient, RuleSettings(visit_reminder_time=time(20)))
-    assert of_rule(kept, VR) == [(date(2026, 2, 1), utc(2026, 2, 1, 19, 0))]
+def test_a_visit_entered_late_on_the_injection_day_gets_its_day_zero_check_now():
+    """B6: visit 10 June 10:00 EDT, entered at 16:00 EDT (20:00Z) that day. The day-0 check and
+    symptom reminder (planned 11:00 EDT) are due now, not lost; the visit reminder is long past."""
+    now = utc(2026, 6, 10, 20, 0)
+    planned = plan([visit("v", date(2026, 6, 10), time(10), NY)], person(NY, time(9)), now=now)
+    assert of_rule(planned, DC)[0] == (date(2026, 6, 10), now)
+    assert of_rule(planned, SW)[0] == (date(2026, 6, 10), now)
+    assert of_rule(planned, VR) == [(date(2026, 6, 9), utc(2026, 6, 9, 13, 0))]  # passed: kept as it was
+    # The next day is planned as usual: 09:00 EDT = 13:00Z.
+    assert of_rule(planned, DC)[1] == (date(2026, 6, 11), utc(2026, 6, 11, 13, 0))
+
+
+def test_a_late_entry_inside_quiet_hours_waits_for_their_end_the_same_day_only():
+    # Entered 11 June 05:00 CEST (03:00Z) for a visit on 10 June 10:00: day 0 is over, nothing
+    # is caught up for it. Day 1's 09:00 CEST (07:00Z) is still ahead.
+    planned = plan(
+        [visit("v", date(2026, 6, 10), time(10), BERLIN)],
+        person(BERLIN, time(9), quiet=(time(22), time(7))),
+        now=utc(2026, 6, 11, 3, 0),
+    )
+    checks = dict(of_rule(planned, DC))
+    assert checks[date(2026, 6, 10)] == utc(2026, 6, 10, 9, 0)  # passed, kept at its planned time
+    assert checks[date(2026, 6, 11)] == utc(2026, 6, 11, 7, 0)
+
+
+def test_moving_east_mid_day_keeps_that_days_reminder():
+    """B6: 12:00Z on 12 June. In New York (EDT) it is 08:00, the 09:00 check is ahead (13:00Z).
+    Now in Berlin (CEST) it is 14:00: 09:00 there (07:00Z) has passed, so it is due now."""
+    slot = [visit("v", date(2026, 6, 10), time(10), NY)]
+    now = utc(2026, 6, 12, 12, 0)
+    assert dict(of_rule(plan(slot, person(NY, time(9)), now=now), DC))[date(2026, 6, 12)] == utc(
+        2026, 6, 12, 13, 0
+    )
+    moved = dict(of_rule(plan(slot, person(BERLIN, time(9)), now=now), DC))
+    assert moved[date(2026, 6, 12)] == now
+    assert moved[date(2026, 6, 13)] == utc(2026, 6, 13, 7, 0)
+
+
+def test_the_day_before_with_no_time_left_says_today_on_the_visit_day():
+    # Visit 2 June 10:00 CEST, entered 1 June 23:30 CEST (21:30Z), quiet 22:00-07:00: nothing
+    # more on 1 June, so the visit day at 07:00 CEST (05:00Z), before the visit.
+    planned = plan(
+        [visit("v", date(2026, 6, 2), time(10), BERLIN)],
+        person(BERLIN, time(9), quiet=(time(22), time(7))),
+        RuleSettings(enabled=frozenset({VR})),
+        now=utc(2026, 6, 1, 21, 30),
+    )
+    today = [p for p in planned if p.instead_of is not None]
+    assert [(p.day, p.due_at, p.instead_of) for p in today] == [
+        (date(2026, 6, 2), utc(2026, 6, 2, 5, 0), date(2026, 6, 1))
+    ]
+    # Entered on the visit day at 08:00 CEST (06:00Z) for 10:00: "today", now.
+    same_day = plan(
+        [visit("v", date(2026, 6, 2), time(10), BERLIN)],
+        person(BERLIN, time(9)),
+        RuleSettings(enabled=frozenset({VR})),
+        now=utc(2026, 6, 2, 6, 0),
+    )
+    assert [(p.day, p.due_at) for p in same_day if p.instead_of] == [
+        (date(2026, 6, 2), utc(2026, 6, 2, 6, 0))
+    ]
+    # Entered after the visit: nothing for it.
+    after = plan(
+        [visit("v", date(2026, 6, 2), time(10), BERLIN)],
+        person(BERLIN, time(9)),
+        RuleSettings(enabled=frozenset({VR})),
+        now=utc(2026, 6, 2, 9, 0),
+    )
+    assert [p for p in after if p.instead_of] == []
 
 
 # --- overlaps, cancellation, filtering, determinism ---------------------------------------------
@@ -324,13 +428,21 @@ def test_cancelled_visit_yields_nothing_and_does_not_truncate():
     assert of_rule(planned, DR) == [(date(2026, 1, 8), utc(2026, 1, 8, 12, 0))]
 
 
-def test_after_filter_is_strict_and_accepts_any_aware_zone():
+def test_passed_slots_keep_their_times_and_now_may_be_in_any_zone():
     slot = [visit("v", date(2026, 6, 10), time(19), NY)]
     patient = person(NY, time(9))
-    cut = plan(slot, patient, after=utc(2026, 6, 12, 13, 0))  # exactly day 2's reminders
-    assert [(p.rule, p.day.day) for p in cut] == [(DC, 13), (DC, 14), (DC, 15), (DC, 16), (DR, 17)]
+    cut = plan(slot, patient, now=utc(2026, 6, 12, 13, 0))  # exactly day 2's reminders
+    everything = plan(slot, patient)
+    assert cut == everything  # nothing caught up: each slot is exactly where it was planned
+    assert [(p.rule, p.day.day) for p in cut if p.due_at > utc(2026, 6, 12, 13, 0)] == [
+        (DC, 13),
+        (DC, 14),
+        (DC, 15),
+        (DC, 16),
+        (DR, 17),
+    ]
     same_instant = datetime(2026, 6, 12, 15, 0, tzinfo=ZoneInfo(BERLIN))
-    assert plan(slot, patient, after=same_instant) == cut
+    assert plan(slot, patient, now=same_instant) == cut
 
 
 def test_output_sorted_by_due_then_rule_then_visit_key():
@@ -348,14 +460,11 @@ def test_output_sorted_by_due_then_rule_then_visit_key():
     assert tie == [(DC, "b"), (SW, "b"), (VR, "a")]
 
 
-def test_same_day_visits_are_ordered_by_key():
+def test_same_time_visits_are_ordered_by_key():
     twins = [visit("b", date(2026, 6, 10), time(10), NY), visit("a", date(2026, 6, 10), time(10), NY)]
     for visits in (twins, twins[::-1]):
         planned = plan(visits, person(NY, time(9)))
-        assert [(p.visit_key, p.due_at) for p in planned if p.rule is VR] == [
-            ("a", utc(2026, 6, 9, 13, 0)),
-            ("b", utc(2026, 6, 9, 13, 0)),
-        ]
+        assert [(p.visit_key, p.due_at) for p in planned if p.rule is VR] == [("a", utc(2026, 6, 9, 13, 0))]
         assert {p.visit_key for p in planned if p.rule is not VR} == {"b"}  # the later one owns the days
 
 
@@ -366,9 +475,9 @@ def test_planning_is_idempotent_and_independent_of_input_order():
         visit("b", date(2026, 1, 12), time(10), BERLIN),
     ]
     patient = person(BERLIN, time(9), quiet=(time(22), time(7)))
-    first = plan(visits, patient, after=utc(2026, 1, 10))
-    assert first == plan(visits, patient, after=utc(2026, 1, 10))
-    assert first == plan(list(reversed(visits)), patient, after=utc(2026, 1, 10))
+    first = plan(visits, patient, now=utc(2026, 1, 10))
+    assert first == plan(visits, patient, now=utc(2026, 1, 10))
+    assert first == plan(list(reversed(visits)), patient, now=utc(2026, 1, 10))
     assert first == sorted(first, key=lambda p: (p.due_at, p.rule, p.visit_key))
 
 
@@ -383,7 +492,9 @@ def test_realistic_schedule_counts():
     assert reviews == [date(2026, 1, 14), date(2026, 2, 4), date(2026, 2, 18)]
     assert counts(plan(visits, person(BERLIN, time(9), Audience.CAREGIVER_HANDLER))) == {DC: 21, DR: 3}
     assert counts(plan(visits, person(BERLIN, time(9), Audience.CAREGIVER_NON_HANDLER))) == {DS: 21}
-    midway = plan(visits, person(BERLIN, time(9)), after=utc(2026, 1, 31))
+    midway = [
+        p for p in plan(visits, person(BERLIN, time(9)), now=utc(2026, 1, 31)) if p.due_at > utc(2026, 1, 31)
+    ]
     assert counts(midway) == {VR: 1, DC: 11, DR: 2, SW: 3}
 
 
@@ -397,7 +508,7 @@ def test_validation_errors():
     with pytest.raises(ValueError):
         plan([visit("v", date(2026, 2, 2), time(10), "Nowhere/City")], person(BERLIN, time(9)))
     with pytest.raises(ValueError):
-        plan_reminders(slot, person(BERLIN, time(9)), after=datetime(2026, 1, 1))
+        plan_reminders(slot, person(BERLIN, time(9)), now=datetime(2026, 1, 1))
     with pytest.raises(ValueError):
         RuleSettings(dressing_days=2)
     with pytest.raises(ValueError):
@@ -405,7 +516,7 @@ def test_validation_errors():
 
 
 def test_dressing_status_counts_days_since_the_latest_treatment():
-    from portal.planning import dressing_status
+    from portal.reminders.planning import dressing_status
 
     treatments = [date(2026, 10, 30), date(2026, 11, 20), date(2026, 12, 4)]
     status = dressing_status(treatments, date(2026, 11, 22))
@@ -418,3 +529,62 @@ def test_dressing_status_counts_days_since_the_latest_treatment():
     assert dressing_status(treatments, date(2026, 11, 26)).in_dressing_period  # day 6 of 7
     assert dressing_status(treatments, date(2026, 10, 1)).last_treatment is None
     assert dressing_status(treatments, date(2026, 12, 4)).days_since == 0
+
+
+# --- a site still weeping after the dressing period (B7) ------------------------------------------
+
+
+def weeping(y, mo, d, h=0, mi=0):
+    return DressingReport(at=utc(y, mo, d, h, mi), weeping=True)
+
+
+def dry(y, mo, d, h=0, mi=0):
+    return DressingReport(at=utc(y, mo, d, h, mi), weeping=False)
+
+
+FOLLOW_UP_VISIT = [visit("v", date(2026, 6, 1), time(10), "UTC")]
+FOLLOW_UP_PERSON = person("UTC", time(9))
+
+
+def test_a_weeping_report_on_the_review_day_keeps_a_daily_check_and_review_until_dry():
+    # Visit 1 June, 7 dressing days: review on 8 June 09:00. "Still weeping" on 8 June 10:00,
+    # "dry" on 10 June 12:00: a check and a review on 9 and 10 June at 09:00, none after.
+    planned = plan(
+        FOLLOW_UP_VISIT,
+        FOLLOW_UP_PERSON,
+        reports=[weeping(2026, 6, 8, 10), dry(2026, 6, 10, 12)],
+    )
+    assert of_rule(planned, DR) == [(date(2026, 6, d), utc(2026, 6, d, 9, 0)) for d in (8, 9, 10)]
+    assert [day.day for day, _due in of_rule(planned, DC)] == [1, 2, 3, 4, 5, 6, 7, 9, 10]
+
+
+def test_weeping_before_the_review_day_or_a_later_dry_report_change_nothing():
+    # Weeping on day 3 (4 June) is still inside the dressing period; dry on 8 June 08:00, before
+    # the review, also ends it.
+    early = plan(FOLLOW_UP_VISIT, FOLLOW_UP_PERSON, reports=[weeping(2026, 6, 4, 12)])
+    assert of_rule(early, DR) == [(date(2026, 6, 8), utc(2026, 6, 8, 9, 0))]
+    assert len(of_rule(early, DC)) == 7
+
+
+def test_follow_ups_stop_after_fourteen_days():
+    # Weeping reported on 8 June and never dry: reviews 8 June .. 22 June (8 + 14), nothing after.
+    planned = plan(FOLLOW_UP_VISIT, FOLLOW_UP_PERSON, reports=[weeping(2026, 6, 8, 10)])
+    assert [day for day, _due in of_rule(planned, DR)] == [
+        date(2026, 6, 8) + timedelta(days=n) for n in range(15)
+    ]
+    assert max(day for day, _due in of_rule(planned, DC)) == date(2026, 6, 22)
+
+
+def test_follow_ups_go_to_the_dressing_people_only_and_stop_at_the_next_visit():
+    visits = [*FOLLOW_UP_VISIT, visit("w", date(2026, 6, 11), time(10), "UTC")]
+    reports = [weeping(2026, 6, 8, 10)]
+    patient = plan(visits, FOLLOW_UP_PERSON, reports=reports)
+    # 9 and 10 June follow up visit v; from 11 June visit w owns the days.
+    assert [(p.visit_key, p.day.day) for p in patient if p.rule is DR] == [
+        ("v", 8),
+        ("v", 9),
+        ("v", 10),
+        ("w", 18),
+    ]
+    safety = plan(visits, person("UTC", time(9), Audience.CAREGIVER_NON_HANDLER), reports=reports)
+    assert [p.day.day for p in safety if p.visit_key == "v"] == [1, 2, 3, 4, 5, 6, 7, 9, 10]

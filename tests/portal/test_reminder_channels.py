@@ -232,7 +232,7 @@ def test_a_gone_subscription_is_removed(client, push_service, vapid_key, planned
     send_due_reminders(now=DUE)
     assert not PushSubscription.objects.filter(pk=subscription.pk).exists()
     push_delivery = planned.deliveries.get(channel="push")
-    assert (push_delivery.status, push_delivery.error) == ("failed", f"push-http-{status}")
+    assert (push_delivery.status, push_delivery.error) == ("failed", "push-gone")
     assert planned.deliveries.get(channel="inbox").status == "sent"
 
 
@@ -244,7 +244,7 @@ def test_a_push_service_error_is_retried(client, push_service, vapid_key, planne
     assert (push_delivery.status, push_delivery.attempts, push_delivery.error) == (
         "pending",
         1,
-        "push-http-503",
+        "push-busy",
     )
     push_service.status = 201
     send_due_reminders(now=push_delivery.next_attempt_at)

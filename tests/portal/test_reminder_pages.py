@@ -5,12 +5,12 @@ from datetime import UTC, date, datetime, time, timedelta
 import icalendar
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from portal import services
 from portal.models import AuditEvent, CalendarFeed, ClinicReminderSettings, Delivery, Reminder
-from portal.planning import Audience, Rule
-from portal.reminders import RULE_TITLES, render_reminder, replan_patient, send_due_reminders
+from portal.reminders import replan_patient, send_due_reminders
+from portal.reminders.planning import Audience, Rule
+from portal.reminders.texts import render_reminder
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -35,6 +35,15 @@ def test_model_choices_match_the_planner():
     }
 
 
+TITLES = {
+    Rule.VISIT_REMINDER: "Your treatment visit is tomorrow",
+    Rule.DRESSING_CHECK: "Check the dressings today",
+    Rule.DRESSING_SAFETY: "Please do not handle the dressings",
+    Rule.DRESSING_REVIEW: "Dressing review: is every site dry?",
+    Rule.SYMPTOM_WATCH: "How are you feeling after your treatment?",
+}
+
+
 @pytest.mark.parametrize("rule", list(Rule))
 @pytest.mark.parametrize("discreet", [True, False])
 def test_texts_are_clinical_and_previews_discreet(patient, make_visit, rule, discreet):
@@ -47,7 +56,7 @@ def test_texts_are_clinical_and_previews_discreet(patient, make_visit, rule, dis
         visit=visit,
         rule=rule,
         audience=audience,
-        day=date(2026, 3, 10),
+        day=date(2026, 3, 9) if rule is Rule.VISIT_REMINDER else date(2026, 3, 10),
         due_at=DUE,
         next_attempt_at=DUE,
     )
@@ -64,13 +73,18 @@ def test_texts_are_clinical_and_previews_discreet(patient, make_visit, rule, dis
             "You have a new reminder. Open it to read it.",
         )
     else:
-        assert rendered.title == RULE_TITLES[rule]
+        assert rendered.title == TITLES[rule]
 
 
 def test_symptom_text_says_to_call_the_care_team_now(patient, make_visit):
     visit = make_visit(patient, date(2026, 3, 10))
     reminder = Reminder(
-        recipient=patient.user, patient=patient, visit=visit, rule="symptom_watch", audience="patient"
+        recipient=patient.user,
+        patient=patient,
+        visit=visit,
+        rule="symptom_watch",
+        audience="patient",
+        day=date(2026, 3, 10),
     )
     body = render_reminder(reminder).body
     assert "Most of these settle within about 3 days." in body
@@ -82,7 +96,12 @@ def test_symptom_text_says_to_call_the_care_team_now(patient, make_visit):
 def test_dressing_texts_keep_the_label_minimum_and_the_weeping_rule(patient, make_visit):
     visit = make_visit(patient, date(2026, 3, 10))
     check = Reminder(
-        recipient=patient.user, patient=patient, visit=visit, rule="dressing_check", audience="patient"
+        recipient=patient.user,
+        patient=patient,
+        visit=visit,
+        rule="dressing_check",
+        audience="patient",
+        day=date(2026, 3, 11),
     )
     body = render_reminder(check).body
     assert "at least 7 days after each treatment, and longer if a site is still weeping or oozing" in body
@@ -93,6 +112,7 @@ def test_dressing_texts_keep_the_label_minimum_and_the_weeping_rule(patient, mak
         visit=visit,
         rule="dressing_safety",
         audience="caregiver_non_handler",
+        day=date(2026, 3, 11),
     )
     body = render_reminder(safety).body
     assert "Please do not change the dressings" in body
@@ -106,7 +126,7 @@ def test_inbox_lists_delivered_reminders_and_marks_them_read(client, patient, de
     client.force_login(patient.user)
     response = client.get(reverse("reminder-list"))
     assert response.status_code == 200
-    assert str(RULE_TITLES[Rule.VISIT_REMINDER]) in response.text
+    assert "Your treatment visit is tomorrow" in response.text
     assert "New" in response.text
     # Only the delivered reminder is listed, not the ones planned for later.
     assert f"/reminders/{delivered.code}/" in response.text
@@ -272,40 +292,41 @@ def test_calendar_token_rotates_and_revokes(client, patient):
 
 def test_clinic_sees_what_was_sent_and_what_failed(client, clinician, patient, delivered):
     Delivery.objects.filter(reminder=delivered, channel="email").update(
-        status="failed", error="email-SMTPException", attempts=5
+        status="failed", error="email-unreachable", attempts=5
     )
     client.force_login(clinician)
-    response = client.get(reverse("patient-detail", args=[patient.code]))
+    assert (
+        reverse("patient-reminders", args=[patient.code])
+        in client.get(reverse("patient-detail", args=[patient.code])).text
+    )
+    response = client.get(reverse("patient-reminders", args=[patient.code]))
     assert response.status_code == 200
-    assert "Reminders sent" in response.text
-    assert "Appointment the next day" in response.text
-    assert "In the app: Sent" in response.text
-    assert "Email: Failed" in response.text and "email-SMTPException" in response.text
+    text = response.text
+    assert "Appointment the next day" in text
+    assert "Patient (patient)" in text and patient.email not in text
+    assert "In the app: Sent" in text
+    assert "Email: Failed after 5 attempts: The email server could not be reached." in text
+    assert "email-unreachable" not in text
     assert (
         AuditEvent.objects.filter(action="patient.reminders_viewed", patient_code=patient.code).count() == 1
     )
 
 
 def test_only_staff_of_the_clinic_see_the_log(client, patient, caregiver, other_clinician, delivered):
-    for user in (patient.user, caregiver):
+    url = reverse("patient-reminders", args=[patient.code])
+    for user in (patient.user, caregiver, other_clinician):
         client.force_login(user)
-        assert "Reminders sent" not in client.get(reverse("patient-detail", args=[patient.code])).text
-    client.force_login(other_clinician)
-    assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 404
+        assert client.get(url).status_code == 404
+        assert url not in client.get(reverse("patient-detail", args=[patient.code])).text
 
 
 # --- The clinic's reminder settings -------------------------------------------------------------------
 
 
 def test_clinic_admin_switches_a_rule_off_and_reminders_are_replanned(
-    client, clinic, clinic_admin, clinician, patient
+    client, clinic, clinic_admin, clinician, patient, clock
 ):
-    services.add_visit(
-        patient=patient,
-        by=clinician,
-        local_date=timezone.localdate() + timedelta(days=5),
-        local_time=time(10, 0),
-    )
+    services.add_visit(patient=patient, by=clinician, local_date=date(2026, 3, 6), local_time=time(10, 0))
     url = reverse("clinic-reminder-settings", args=[clinic.code])
     client.force_login(clinic_admin)
     assert client.get(url).status_code == 200

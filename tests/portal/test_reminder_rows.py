@@ -8,9 +8,15 @@ from django.utils import timezone
 
 from portal import services
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Reminder
-from portal.reminders import replan_patient
+from portal.reminders import replan_patient, send_due_reminders
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(clock):
+    """Services re-plan at timezone.now(): 1 March 2026 12:00 UTC here, whatever today is."""
+    return clock
 
 
 def rows(patient, **filters):
@@ -25,7 +31,7 @@ def plan_of(patient, user, status=Reminder.Status.PENDING):
 
 
 def in_days(n: int) -> date:
-    return timezone.localdate() + timedelta(days=n)
+    return NOW.date() + timedelta(days=n)
 
 
 @pytest.fixture
@@ -89,9 +95,14 @@ def test_planning_twice_changes_nothing(patient, household, make_visit):
 
 
 def test_only_future_rows_are_created(patient, make_visit):
-    make_visit(patient, date(2026, 2, 27))  # day 3 of its dressing period is 2 March
+    make_visit(patient, date(2026, 2, 27))  # 1 March is day 2 of its dressing period
     replan_patient(patient, now=NOW)
-    assert min(rows(patient).values_list("due_at", flat=True)) > NOW
+    # Today's 09:00 check and symptom reminder passed (it is 12:00): due now, not lost.
+    assert list(rows(patient).filter(due_at__lte=NOW).values_list("rule", "day", "due_at")) == [
+        ("dressing_check", date(2026, 3, 1), NOW),
+        ("symptom_watch", date(2026, 3, 1), NOW),
+    ]
+    assert min(rows(patient).exclude(day=date(2026, 3, 1)).values_list("due_at", flat=True)) > NOW
 
 
 def test_moving_a_visit_cancels_old_rows_and_keeps_sent_ones(patient, clinician):
@@ -235,12 +246,9 @@ def test_demo_data_comes_with_planned_reminders(db):
     assert rows(patient, status=Reminder.Status.PENDING).count() == pending.count()
 
 
-def test_rows_are_exactly_what_the_planner_says(make_clinic, make_patient, make_visit, link_caregiver):
-    """End to end: the rows of a patient in New York with quiet hours and of a caregiver in Berlin
-    match plan_reminders' UTC instants one for one, across the US and EU clock changes."""
-    from portal import planning
-    from portal.reminders import clinic_rule_settings, reminder_recipients, visit_slots
-
+def test_rows_land_at_hand_computed_times(make_clinic, make_patient, make_visit, link_caregiver):
+    """A patient in New York (07:30, quiet 22:00-08:00) and a caregiver in Berlin (02:30) for a
+    visit on 6 March 09:00 EST. US clocks change on 8 March, EU clocks on 29 March."""
     clinic = make_clinic("East Clinic", time_zone="America/New_York")
     patient = make_patient(
         clinic,
@@ -251,27 +259,116 @@ def test_rows_are_exactly_what_the_planner_says(make_clinic, make_patient, make_
         quiet_end=time(8, 0),
     )
     caregiver = link_caregiver(patient, "berlin@example.test").caregiver
-    caregiver.time_zone, caregiver.reminder_time = "Europe/Berlin", time(2, 30)  # gap on 29 March
+    caregiver.time_zone, caregiver.reminder_time = "Europe/Berlin", time(2, 30)
     caregiver.save(update_fields=["time_zone", "reminder_time"])
-    make_visit(patient, date(2026, 3, 6), time(9, 0))
-    make_visit(patient, date(2026, 3, 27), time(16, 0))
+    make_visit(patient, date(2026, 3, 6), time(9, 0))  # 14:00Z
+    make_visit(patient, date(2026, 3, 27), time(16, 0))  # EDT: 20:00Z
     replan_patient(patient, now=NOW)
 
-    expected = set()
-    for user, recipient in reminder_recipients(patient):
-        for item in planning.plan_reminders(
-            visit_slots(patient), recipient, clinic_rule_settings(patient), after=NOW
-        ):
-            expected.add((user.pk, item.rule.value, item.day, item.due_at))
-    assert set(rows(patient).values_list("recipient_id", "rule", "day", "due_at")) == expected
-    # Spot checks worked out by hand: quiet hours push 07:30 EST to 08:00 (13:00 UTC);
-    # 02:30 on 29 March does not exist in Berlin, so it moves to 03:30 CEST (01:30 UTC).
-    assert rows(
-        patient, recipient=patient.user, rule="dressing_check", day=date(2026, 3, 7)
-    ).get().due_at == (datetime(2026, 3, 7, 13, 0, tzinfo=UTC))
-    assert rows(patient, recipient=caregiver, rule="dressing_check", day=date(2026, 3, 29)).get().due_at == (
-        datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    def due(user, rule, day):
+        return rows(patient, recipient=user, rule=rule, day=day).get().due_at
+
+    # 07:30 EST is quiet, so 08:00 EST = 13:00Z; after 8 March 08:00 EDT = 12:00Z.
+    assert due(patient.user, "visit_reminder", date(2026, 3, 5)) == datetime(2026, 3, 5, 13, 0, tzinfo=UTC)
+    assert due(patient.user, "dressing_check", date(2026, 3, 6)) == datetime(2026, 3, 6, 15, 0, tzinfo=UTC)
+    assert due(patient.user, "dressing_check", date(2026, 3, 7)) == datetime(2026, 3, 7, 13, 0, tzinfo=UTC)
+    assert due(patient.user, "dressing_check", date(2026, 3, 9)) == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    assert due(patient.user, "dressing_review", date(2026, 3, 13)) == datetime(2026, 3, 13, 12, 0, tzinfo=UTC)
+    # Berlin: 6 March 14:00Z is 15:00 CET, day 0 from 16:00 CET (15:00Z); 02:30 CET = 01:30Z;
+    # 29 March 02:30 does not exist, 03:30 CEST = 01:30Z; 30 March 02:30 CEST = 00:30Z.
+    assert due(caregiver, "dressing_check", date(2026, 3, 6)) == datetime(2026, 3, 6, 15, 0, tzinfo=UTC)
+    assert due(caregiver, "dressing_check", date(2026, 3, 7)) == datetime(2026, 3, 7, 1, 30, tzinfo=UTC)
+    # The second visit: 27 March 20:00Z = 21:00 CET; day 0 would be 22:00 CET (21:00Z).
+    assert due(caregiver, "dressing_check", date(2026, 3, 27)) == datetime(2026, 3, 27, 21, 0, tzinfo=UTC)
+    assert due(caregiver, "dressing_check", date(2026, 3, 29)) == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    assert due(caregiver, "dressing_check", date(2026, 3, 30)) == datetime(2026, 3, 30, 0, 30, tzinfo=UTC)
+    # 7 checks per visit per person; the first period is cut by nothing (13 March review).
+    assert rows(patient, recipient=caregiver, rule="dressing_check").count() == 14
+    assert rows(patient, recipient=patient.user, rule="visit_reminder").count() == 2
+
+
+def test_a_worker_down_past_the_lateness_window_leaves_missed_rows_not_cancelled(
+    client, patient, clinician, make_visit, settings
+):
+    """B1: the visit reminder was due 9 March 09:00; the worker was down until 13:00 (lateness
+    120 minutes). The patient saves settings at 12:00: the overdue row stays pending, the worker
+    marks it missed, and the clinic's log shows it as missed."""
+    settings.REMINDER_MAX_LATENESS_MINUTES = 120
+    make_visit(patient, date(2026, 3, 10), time(10, 0))
+    replan_patient(patient, now=NOW)
+    row = rows(patient, rule="visit_reminder").get()
+    assert row.due_at == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    replan_patient(patient, now=datetime(2026, 3, 9, 12, 0, tzinfo=UTC))  # a settings save, say
+    row.refresh_from_db()
+    assert row.status == Reminder.Status.PENDING
+    send_due_reminders(now=datetime(2026, 3, 9, 13, 0, tzinfo=UTC))
+    row.refresh_from_db()
+    assert row.status == Reminder.Status.MISSED
+    client.force_login(clinician)
+    from django.urls import reverse
+
+    page = client.get(reverse("patient-reminders", args=[patient.code])).text
+    assert "Appointment the next day" in page and "Missed (too late to send)" in page
+
+
+def test_a_claimed_or_overdue_row_is_withdrawn_not_cancelled(patient, clinician, make_visit):
+    visit = make_visit(patient, date(2026, 3, 10), time(10, 0))
+    replan_patient(patient, now=NOW)
+    row = rows(patient, rule="visit_reminder").get()
+    Reminder.objects.filter(pk=row.pk).update(claim_token="00000000-0000-0000-0000-000000000001")
+    visit.status = InjectionVisit.Status.CANCELLED
+    visit.save(update_fields=["status"])
+    result = replan_patient(patient, now=NOW)
+    row.refresh_from_db()
+    assert (row.status, row.withdrawn_at) == (Reminder.Status.PENDING, NOW)
+    assert result.withdrawn == 1 and result.cancelled == 11
+    # Planned again (the visit is back): the mark goes, still the worker's row.
+    visit.status = InjectionVisit.Status.SCHEDULED
+    visit.save(update_fields=["status"])
+    replan_patient(patient, now=NOW)
+    row.refresh_from_db()
+    assert (row.status, row.withdrawn_at) == (Reminder.Status.PENDING, None)
+
+
+def test_a_visit_entered_late_on_its_day_gets_a_day_zero_check_due_now(patient, clinician, clock):
+    """B6, through the service: 1 March, a 10:00 UTC visit entered at 15:00 UTC."""
+    clock.now = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+    services.add_visit(patient=patient, by=clinician, local_date=date(2026, 3, 1), local_time=time(10, 0))
+    check = rows(patient, rule="dressing_check", day=date(2026, 3, 1)).get()
+    assert check.due_at == datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+    assert rows(patient, rule="symptom_watch", day=date(2026, 3, 1)).get().due_at == check.due_at
+    assert send_due_reminders(now=clock.now)["reminder_sent"] == 2
+
+
+def test_moving_east_mid_day_keeps_that_days_reminder(make_clinic, make_patient, make_visit, clock):
+    """B6: at 12:00Z a patient in New York (08:00 EDT, check at 09:00 = 13:00Z) moves to Berlin
+    (14:00 CEST), where 09:00 has passed: the check is due now, not cancelled."""
+    clinic = make_clinic("East Clinic", time_zone="America/New_York")
+    patient = make_patient(clinic, "ny@example.test", time_zone="America/New_York")
+    make_visit(patient, date(2026, 6, 10), time(10, 0))
+    replan_patient(patient, now=datetime(2026, 6, 1, tzinfo=UTC))
+    clock.now = datetime(2026, 6, 12, 12, 0, tzinfo=UTC)
+    services.update_patient_settings(patient=patient, by=patient.user, time_zone="Europe/Berlin")
+    check = rows(patient, rule="dressing_check", day=date(2026, 6, 12)).get()
+    assert (check.status, check.due_at) == (Reminder.Status.PENDING, clock.now)
+    assert rows(patient, rule="dressing_check", day=date(2026, 6, 13)).get().due_at == datetime(
+        2026, 6, 13, 7, 0, tzinfo=UTC
     )
+
+
+def test_two_visits_on_one_day_make_one_row_per_rule_and_day(patient, clinician):
+    """B4 in the database: visits at 10:00 and 14:00 on 10 March (UTC)."""
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(9), local_time=time(10, 0))
+    services.add_visit(patient=patient, by=clinician, local_date=in_days(9), local_time=time(14, 0))
+    pending = rows(patient, status=Reminder.Status.PENDING)
+    assert list(pending.filter(rule="visit_reminder").values_list("day", "due_at")) == [
+        (date(2026, 3, 9), datetime(2026, 3, 9, 9, 0, tzinfo=UTC))
+    ]
+    assert list(pending.filter(rule="symptom_watch").values_list("day", flat=True)) == [
+        date(2026, 3, 10),
+        date(2026, 3, 11),
+        date(2026, 3, 12),
+    ]
 
 
 def test_a_caregiver_who_becomes_pregnant_gets_the_safety_reminders(

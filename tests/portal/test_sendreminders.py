@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
@@ -102,23 +103,52 @@ def test_a_cancelled_reminder_is_never_sent(planned, patient):
     assert mail.outbox == []
 
 
-def test_a_reminder_cancelled_while_the_worker_prepares_it_is_not_sent(planned, patient, monkeypatch):
-    from portal import reminders
+def test_a_reminder_cancelled_after_the_claim_reaches_no_channel_not_even_the_inbox(
+    planned, patient, clinician, client, monkeypatch
+):
+    """B2: the clinic cancels the visit after the worker claimed and prepared the reminder. The
+    inbox copy is not marked sent, no email goes out, and the reminder ends cancelled."""
+    from portal import services
+    from portal.reminders import delivery
 
-    render = reminders.render_reminder
+    deliver = delivery.deliver
 
-    def cancel_then_render(reminder):
-        # The clinic cancels the visit just after the worker claimed the reminder.
-        planned.visit.status = "cancelled"
-        planned.visit.save(update_fields=["status"])
-        replan_patient(patient, now=REMINDER_DUE)
-        return render(reminder)
+    def cancel_then_deliver(*args, **kwargs):
+        services.change_visit(visit=planned.visit, by=clinician, status="cancelled")
+        return deliver(*args, **kwargs)
 
-    monkeypatch.setattr(reminders, "render_reminder", cancel_then_render)
+    monkeypatch.setattr(delivery, "deliver", cancel_then_deliver)
     send_due_reminders(now=REMINDER_DUE)
     assert mail.outbox == []
     planned.refresh_from_db()
     assert planned.status == Reminder.Status.CANCELLED
+    assert deliveries(planned) == {("inbox", "skipped"), ("email", "skipped")}
+    client.force_login(patient.user)
+    assert str(planned.code) not in client.get(reverse("reminder-list")).text
+    assert client.get(reverse("reminder-detail", args=[planned.code])).status_code == 404
+
+
+def test_a_retry_honours_a_later_email_opt_out(planned, patient, settings):
+    """B3: email failed once and waits for its retry; meanwhile the patient turns email off. The
+    retry does not send it: the delivery is not sent, in plain words "turned off"."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
+        }
+    }
+    send_due_reminders(now=REMINDER_DUE)
+    email = planned.deliveries.get(channel="email")
+    assert (email.status, email.attempts) == ("pending", 1)
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    patient.user.reminders_by_email = False
+    patient.user.save(update_fields=["reminders_by_email"])
+    send_due_reminders(now=email.next_attempt_at)
+    assert mail.outbox == []
+    email.refresh_from_db()
+    assert (email.status, email.error, email.attempts) == ("skipped", "opted-out", 1)
+    planned.refresh_from_db()
+    assert planned.status == Reminder.Status.SENT  # the inbox copy arrived
 
 
 def test_a_row_claimed_by_another_worker_is_left_alone_until_its_lease_expires(planned, settings):
@@ -153,7 +183,7 @@ def test_failing_email_retries_with_backoff_then_fails_visibly(planned, settings
     now = REMINDER_DUE
     send_due_reminders(now=now)
     email = planned.deliveries.get(channel="email")
-    assert (email.status, email.attempts, email.error) == ("pending", 1, "email-ConnectionRefusedError")
+    assert (email.status, email.attempts, email.error) == ("pending", 1, "email-unreachable")
     assert email.next_attempt_at == now + timedelta(seconds=60)
     planned.refresh_from_db()
     assert planned.status == Reminder.Status.PENDING
@@ -180,21 +210,28 @@ def test_email_off_means_inbox_only(planned, patient):
     assert mail.outbox == []
 
 
-def test_missing_push_device_fails_that_delivery_only(planned, patient):
+def test_a_removed_push_device_is_skipped_on_that_delivery_only(planned, patient):
     device = PushSubscription.objects.create(
         user=patient.user, endpoint="https://push.example.test/abc", p256dh="x", auth="y"
     )
-    Delivery.objects.create(reminder=planned, channel="push", device=str(device.code))
+    Delivery.objects.create(
+        reminder=planned, channel="push", device=str(device.code), next_attempt_at=REMINDER_DUE
+    )
     device.delete()
     send_due_reminders(now=REMINDER_DUE)
-    assert deliveries(planned) == {("inbox", "sent"), ("email", "sent"), ("push", "failed")}
+    assert deliveries(planned) == {("inbox", "sent"), ("email", "sent"), ("push", "skipped")}
+    assert planned.deliveries.get(channel="push").error == "device-removed"
 
 
 def test_the_command_runs_one_pass(planned, capsys):
+    from django.utils import timezone
+
+    # The command uses the real clock: make the reminder due a minute ago, whatever today is.
+    due = timezone.now() - timedelta(minutes=1)
+    Reminder.objects.filter(pk=planned.pk).update(due_at=due, next_attempt_at=due)
     call_command("sendreminders", once=True)
-    # Real time is long past 9 March 2026 09:00 plus the lateness window: the row is missed.
     planned.refresh_from_db()
-    assert planned.status == Reminder.Status.MISSED
+    assert planned.status == Reminder.Status.SENT
     assert "claimed 1" in capsys.readouterr().out
 
 

@@ -17,9 +17,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from portal import planning
 from portal.models import CalendarFeed, CaregiverLink, InjectionVisit, Patient, User
-from portal.reminders import clinic_rule_settings
+from portal.reminders import planning
+from portal.reminders.rows import clinic_rule_settings
 
 
 def feed_url(feed: CalendarFeed) -> str:
