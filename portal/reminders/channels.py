@@ -39,7 +39,10 @@ class Outcome:
     drop_device: bool = False
 
 
-type Job = Callable[[], list[tuple[int, Outcome]]]
+# A slow send: it reports each delivery's outcome as soon as it is known, so the worker records
+# it at once (a worker killed later repeats only what was in flight).
+type Report = Callable[[tuple[int, Outcome]], None]
+type Job = Callable[[Report], None]
 
 
 def wanted_channels(user: User, devices: Iterable[str]) -> list[tuple[str, str]]:
@@ -98,32 +101,27 @@ def email_failure(error: Exception) -> Outcome:
 def email_job(items: list[tuple[int, EmailMultiAlternatives]]) -> Job:
     """Send a few emails over one SMTP connection; each gets its own outcome."""
 
-    def run() -> list[tuple[int, Outcome]]:
+    def run(report: Report) -> None:
         connection = mailers.default
-        outcomes: list[tuple[int, Outcome]] = []
+        left = list(items)
         try:
             connection.open()
-        except Exception as error:  # noqa: BLE001 - any SMTP failure is retried
-            return [(delivery_id, email_failure(error)) for delivery_id, _message in items]
-        try:
-            for delivery_id, message in items:
+            while left:
+                delivery_id, message = left.pop(0)
                 try:
                     connection.send_messages([message])
                 except Exception as error:  # noqa: BLE001 - recorded per delivery, retried
-                    outcomes.append((delivery_id, email_failure(error)))
-                    # The session may be broken: start the rest on a fresh connection.
+                    report((delivery_id, email_failure(error)))
+                    # The session may be broken: go on with a fresh connection.
                     connection.close()
-                    try:
-                        connection.open()
-                    except Exception as reopen:  # noqa: BLE001
-                        done = {d for d, _o in outcomes}
-                        outcomes += [(d, email_failure(reopen)) for d, _m in items if d not in done]
-                        break
+                    connection.open()
                 else:
-                    outcomes.append((delivery_id, Outcome(ok=True)))
+                    report((delivery_id, Outcome(ok=True)))
+        except Exception as error:  # noqa: BLE001 - no connection: the rest wait for a retry
+            for delivery_id, _message in left:
+                report((delivery_id, email_failure(error)))
         finally:
             connection.close()
-        return outcomes
 
     return run
 
@@ -151,8 +149,8 @@ def push_payload(reminder: Reminder, rendered: Rendered) -> dict[str, Any]:
 def push_job(delivery_id: int, subscription: PushSubscription, payload: dict[str, Any]) -> Job:
     endpoint, p256dh, auth = subscription.endpoint, subscription.p256dh, subscription.auth
 
-    def run() -> list[tuple[int, Outcome]]:
-        return [(delivery_id, push_outcome(endpoint, p256dh, auth, payload))]
+    def run(report: Report) -> None:
+        report((delivery_id, push_outcome(endpoint, p256dh, auth, payload)))
 
     return run
 

@@ -24,9 +24,10 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import Empty, SimpleQueue
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -256,19 +257,41 @@ def deliver(batch: Batch, prepared: Prepared, clock: Clock, done: Counter[str]) 
         return
     renew_every = settings.REMINDER_LEASE_SECONDS / 3
     renewed = time.monotonic()
+    arrived: SimpleQueue[tuple[int, Outcome]] = SimpleQueue()
     with ThreadPoolExecutor(max_workers=settings.REMINDER_THREADS) as pool:
-        waiting: set[Future[list[tuple[int, Outcome]]]] = {pool.submit(job) for job in jobs}
-        while waiting:
-            finished, waiting = wait(waiting, timeout=renew_every, return_when=FIRST_COMPLETED)
-            outcomes = [outcome for future in finished for outcome in future.result()]
+        futures = [pool.submit(job, arrived.put) for job in jobs]
+        while True:
+            finished = all(future.done() for future in futures)
+            # Each outcome is written as soon as it is known (together with any that arrived
+            # meanwhile), so a worker killed mid-batch repeats at most the sends in flight.
+            outcomes = drain(arrived, wait_for=None if finished else renew_every)
             if outcomes:
                 record(outcomes, prepared, clock(), done)
             if time.monotonic() - renewed >= renew_every:
-                # A long batch keeps its claims: no second worker takes them over.
+                # A long batch keeps its claims, even while one send hangs: no second worker
+                # takes them over.
                 renewed = time.monotonic()
                 Reminder.objects.filter(
                     pk__in=[r.pk for r in batch.reminders], claim_token=batch.token
                 ).update(claimed_until=lease_end(clock()))
+            if finished and arrived.empty():
+                break
+        for future in futures:
+            future.result()  # a job that crashed is a bug: let it show
+
+
+def drain(
+    arrived: "SimpleQueue[tuple[int, Outcome]]", *, wait_for: float | None
+) -> list[tuple[int, Outcome]]:
+    """Everything in the queue; first waits up to ``wait_for`` seconds for something to arrive."""
+    found: list[tuple[int, Outcome]] = []
+    try:
+        if wait_for is not None:
+            found.append(arrived.get(timeout=wait_for))
+        while True:
+            found.append(arrived.get_nowait())
+    except Empty:
+        return found
 
 
 def record(

@@ -271,7 +271,8 @@ def plan_reminders(
     zone = recipient.time_zone
     tz = get_zone(zone)
     today = now.astimezone(tz).date()
-    reports = sorted(reports, key=lambda report: report.at)
+    # At one instant, "still weeping" wins over "dry": the safer reading keeps the reminders.
+    reports = sorted(reports, key=lambda report: (report.at, report.weeping))
     rules = [r for r in Rule if r in settings.enabled and recipient.audience in RULE_AUDIENCES[r]]
     slots = sorted(
         ((to_utc(v.local_date, v.local_time, v.time_zone), v) for v in visits if v.active),
@@ -280,7 +281,14 @@ def plan_reminders(
     day_zeros = [injection.astimezone(tz).date() for injection, _ in slots]
     planned: list[Planned] = []
 
-    def fit(rule: Rule, key: str, day: date, at: time | None, **bounds: datetime | None) -> Planned | None:
+    def fit(
+        rule: Rule,
+        key: str,
+        day: date,
+        at: time | None,
+        instead_of: date | None = None,
+        **bounds: datetime | None,
+    ) -> Planned | None:
         """Plan ``rule`` on ``day``: caught up to now when its time passed earlier today; a slot
         that passed is kept with its planned time."""
         where = _Day(recipient, day)
@@ -291,7 +299,7 @@ def plan_reminders(
             earliest = bounds.get("earliest")
             latest = bounds.get("latest")
             due = where.place(at, earliest=max(now, earliest) if earliest else now, latest=latest) or due
-        planned.append(Planned(rule, key, day, due))
+        planned.append(Planned(rule, key, day, due, instead_of))
         return planned[-1]
 
     for i, (injection, visit) in enumerate(slots):
@@ -306,9 +314,12 @@ def plan_reminders(
                 if not first_of_day:
                     continue
                 at = settings.visit_reminder_time or at
-                day_before = fit(rule, visit.key, day0 - timedelta(days=1), at, latest=injection)
-                if day_before is None or day_before.due_at < now:
-                    _plan_visit_today(planned, recipient, visit.key, day0, injection, now)
+                day_before = day0 - timedelta(days=1)
+                slot = fit(rule, visit.key, day_before, at, latest=injection)
+                if slot is None or slot.due_at < now:
+                    # No time left the day before: on the visit day, as early as allowed,
+                    # before the visit, saying "today".
+                    fit(rule, visit.key, day0, None, instead_of=day_before, latest=injection)
                 continue
             if not owns_days:
                 continue
@@ -338,16 +349,6 @@ def plan_reminders(
     planned = [p for p in planned if p.instead_of is None or (p.rule, p.day) not in regular]
     planned.sort(key=lambda p: (p.due_at, p.rule, p.visit_key))
     return planned
-
-
-def _plan_visit_today(
-    planned: list[Planned], recipient: Recipient, key: str, day0: date, injection: datetime, now: datetime
-) -> None:
-    """The day before had no time left: remind on the visit day, as early as allowed, before the visit."""
-    where = _Day(recipient, day0)
-    due = where.place(None, earliest=max(now, where.start), latest=injection)
-    if due is not None:
-        planned.append(Planned(Rule.VISIT_REMINDER, key, day0, due, instead_of=day0 - timedelta(days=1)))
 
 
 def visit_day_zero(visit_date: date, visit_time: time, visit_zone: str, recipient_zone: str) -> date:

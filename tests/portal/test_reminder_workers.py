@@ -128,6 +128,7 @@ def test_two_workers_deliver_each_of_2000_reminders_exactly_once(patient, make_v
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     workers = [start_worker(smtp, log, "--limit", "50") for log in logs]
     try:
+        wait_until(lambda: all("started" in log.read_text() for log in logs), timeout=60)
         wait_until(lambda: not Reminder.objects.filter(status=Reminder.Status.PENDING).exists())
     finally:
         codes = [stop(worker) for worker in workers]
@@ -163,6 +164,7 @@ def test_a_killed_worker_loses_nothing(patient, make_visit, smtp, tmp_path):
 
     second = start_worker(smtp, tmp_path / "second.log", **lease)
     try:
+        wait_until(lambda: "started" in (tmp_path / "second.log").read_text(), timeout=60)
         wait_until(lambda: not Reminder.objects.filter(status=Reminder.Status.PENDING).exists())
     finally:
         assert stop(second) == 0
@@ -172,3 +174,70 @@ def test_a_killed_worker_loses_nothing(patient, make_visit, smtp, tmp_path):
     # Sends recorded before the kill are never repeated; only those in flight at the kill
     # (at most one per thread) can arrive twice, because their outcome was never written.
     assert sum(count - 1 for count in smtp.codes.values()) <= 4
+
+
+@pytest.mark.parametrize("smtp", [3.0], indirect=True)
+def test_a_send_longer_than_the_lease_keeps_its_claim(patient, make_visit, smtp, tmp_path):
+    """One email hangs for 3 s with a 2 s lease while a second worker polls. The first worker
+    renews its lease while it waits, so the second never takes the reminder over: one email."""
+    visit = make_visit(patient, date(2000, 1, 1))
+    [reminder] = due_reminders(patient, visit, 1)
+    lease = {"REMINDER_LEASE_SECONDS": "2", "REMINDER_THREADS": "1"}
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    workers = [start_worker(smtp, log, **lease) for log in logs]
+    try:
+        wait_until(lambda: all("started" in log.read_text() for log in logs), timeout=60)
+        wait_until(lambda: not Reminder.objects.filter(status=Reminder.Status.PENDING).exists(), timeout=60)
+    finally:
+        codes = [stop(worker) for worker in workers]
+    assert codes == [0, 0]
+    assert dict(smtp.codes) == {str(reminder.code).encode(): 1}
+    assert Delivery.objects.get(channel="email").attempts == 1
+
+
+def test_a_visit_cancelled_between_claim_and_send_reaches_no_channel(
+    patient, clinician, make_visit, monkeypatch
+):
+    """B2 with real concurrency: the worker runs in its own thread and connection; the clinic
+    cancels the visit from another connection after the claim and before the send."""
+    import threading
+
+    from django.db import connections
+
+    from portal import services
+    from portal.reminders import delivery, replan_patient, send_due_reminders
+
+    visit = make_visit(patient, date(2026, 3, 10))
+    replan_patient(patient, now=timezone.now().replace(year=2026, month=3, day=1))
+    reminder = Reminder.objects.get(rule="visit_reminder")
+    prepared, cancelled = threading.Event(), threading.Event()
+    real_prepare = delivery.prepare
+
+    def prepare_then_wait(*args, **kwargs):
+        result = real_prepare(*args, **kwargs)
+        prepared.set()
+        assert cancelled.wait(30)
+        return result
+
+    monkeypatch.setattr(delivery, "prepare", prepare_then_wait)
+    done = {}
+
+    def work():
+        try:
+            done.update(send_due_reminders(now=reminder.due_at))
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert prepared.wait(30)
+    services.change_visit(visit=visit, by=clinician, status="cancelled")
+    cancelled.set()
+    worker.join(30)
+    reminder.refresh_from_db()
+    assert done["claimed"] == 1
+    assert reminder.status == Reminder.Status.CANCELLED
+    assert set(reminder.deliveries.values_list("channel", "status")) == {
+        ("inbox", "skipped"),
+        ("email", "skipped"),
+    }

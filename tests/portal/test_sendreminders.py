@@ -253,3 +253,37 @@ def test_one_broken_reminder_does_not_stop_the_others(planned, caplog):
     broken.refresh_from_db()
     assert broken.status == Reminder.Status.PENDING and broken.claimed_until is not None
     assert f"Reminder {broken.pk} could not be prepared: TemplateDoesNotExist" in caplog.text
+
+
+def test_a_delivery_still_retrying_when_too_late_is_missed(planned, settings, client, clinician, patient):
+    """Email fails at 09:00 and at the first retry (10:00); the next retry (12:00) would be past
+    the 120-minute window (11:00), so the email is missed now, not sent late."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port(), "timeout": 2},
+        }
+    }
+    settings.REMINDER_MAX_LATENESS_MINUTES = 120
+    settings.REMINDER_RETRY_SECONDS = 3600
+    send_due_reminders(now=REMINDER_DUE)
+    email = planned.deliveries.get(channel="email")
+    assert email.next_attempt_at == REMINDER_DUE + timedelta(hours=1)
+    done = send_due_reminders(now=REMINDER_DUE + timedelta(hours=1))
+    assert done["delivery_missed"] == 1
+    email.refresh_from_db()
+    assert (email.status, email.attempts, email.error) == ("missed", 2, "email-unreachable")
+    planned.refresh_from_db()
+    assert planned.status == Reminder.Status.SENT  # the inbox copy arrived
+    client.force_login(clinician)
+    page = client.get(reverse("patient-reminders", args=[patient.code])).text
+    assert "Email: Missed (too late to send): The email server could not be reached." in page
+
+
+def test_a_worker_back_after_the_window_misses_what_waited(planned, settings):
+    """The worker was down past the window: nothing is sent late, the reminder is missed."""
+    settings.REMINDER_MAX_LATENESS_MINUTES = 120
+    done = send_due_reminders(now=REMINDER_DUE + timedelta(hours=3))
+    planned.refresh_from_db()
+    assert planned.status == Reminder.Status.MISSED and done["reminder_missed"] == 1
+    assert mail.outbox == []

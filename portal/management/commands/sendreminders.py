@@ -29,6 +29,7 @@ class Command(BaseCommand):
             # expire and another worker retries), but a clean stop needs no waiting.
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
+            self.stdout.write("sendreminders: started")
         while True:
             try:
                 done = send_due_reminders(limit=limit)
