@@ -19,7 +19,7 @@ import json
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -164,7 +164,9 @@ class _GuardedConnect:
                 raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from error
             except OSError as error:
                 failure = error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")
+        raise NewConnectionError(
+            cast(HTTPConnection, self), f"Failed to establish a new connection: {failure}"
+        )
 
 
 class GuardedHTTPConnection(_GuardedConnect, HTTPConnection):
@@ -226,7 +228,9 @@ def vapid_headers(endpoint: str) -> dict[str, str]:
             return cached[1]
     expires = int(now) + VAPID_TOKEN_SECONDS
     vapid = Vapid02.from_raw(key[0].encode("ascii"))
-    headers = vapid.sign({"sub": settings.VAPID_SUBJECT, "aud": audience, "exp": expires})
+    headers: dict[str, str] = dict(
+        vapid.sign({"sub": settings.VAPID_SUBJECT, "aud": audience, "exp": expires})
+    )
     with _tokens_lock:
         _tokens[key] = (expires, headers)
     return headers

@@ -110,7 +110,7 @@ def build_calendar(user: User) -> bytes:
         for patient in followed_patients(user):
             for event in visit_events(patient, user, domain):
                 calendar.add_component(event)
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())
 
 
 @never_cache

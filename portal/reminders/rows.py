@@ -223,8 +223,8 @@ def replan_patient(patient: Patient, *, now: datetime | None = None) -> ReplanRe
                 replaced = rows.get((key[0], key[1], plan.instead_of))
                 if replaced is not None and replaced.status != Reminder.Status.CANCELLED:
                     continue
-            row = rows.get(key)
-            if row is None:
+            existing = rows.get(key)
+            if existing is None:
                 created.append(
                     Reminder(
                         recipient_id=key[0],
@@ -238,10 +238,10 @@ def replan_patient(patient: Patient, *, now: datetime | None = None) -> ReplanRe
                         created_at=now,
                     )
                 )
-            elif row.status == Reminder.Status.CANCELLED:
+            elif existing.status == Reminder.Status.CANCELLED:
                 # Planned again (a visit moved back): the same row becomes pending again.
-                revived.append(row.pk)
-                updated += Reminder.objects.filter(pk=row.pk, status=Reminder.Status.CANCELLED).update(
+                revived.append(existing.pk)
+                updated += Reminder.objects.filter(pk=existing.pk, status=Reminder.Status.CANCELLED).update(
                     status=Reminder.Status.PENDING,
                     due_at=plan.due_at,
                     next_attempt_at=plan.due_at,

@@ -63,8 +63,8 @@ def recipient_zone(reminder: Reminder) -> str:
     """The zone the reminder was planned in: the patient record's for the patient, the
     caregiver's own otherwise."""
     if reminder.audience == Audience.PATIENT:
-        return reminder.patient.time_zone
-    return reminder.recipient.time_zone
+        return str(reminder.patient.time_zone)
+    return str(reminder.recipient.time_zone)
 
 
 def day_zero(reminder: Reminder) -> date:
