@@ -31,7 +31,7 @@ def keep_one_reminder_per_day(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0002_reminders'),
+        ('portal', '0003_clinic_emergency_number'),
     ]
 
     operations = [
