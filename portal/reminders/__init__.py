@@ -13,12 +13,13 @@ The names below are the surface the rest of the project uses.
 
 from portal.reminders.delivery import send_due_reminders
 from portal.reminders.rows import clinic_rule_settings, replan_patient, replan_patients
-from portal.reminders.texts import reminder_title, render_guidance
+from portal.reminders.texts import reminder_title, render_guidance, render_reminder
 
 __all__ = [
     "clinic_rule_settings",
     "reminder_title",
     "render_guidance",
+    "render_reminder",
     "replan_patient",
     "replan_patients",
     "send_due_reminders",

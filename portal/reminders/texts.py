@@ -76,7 +76,11 @@ def day_zero(reminder: Reminder) -> date:
 
 def visit_is_today(reminder: Reminder) -> bool:
     """A visit reminder sent on the visit day (the day before had no time left) says "today"."""
-    return reminder.rule == Rule.VISIT_REMINDER and reminder.day >= day_zero(reminder)
+    return (
+        reminder.rule == Rule.VISIT_REMINDER
+        and reminder.day is not None
+        and reminder.day >= day_zero(reminder)
+    )
 
 
 def reminder_title(reminder: Reminder) -> str:
@@ -111,12 +115,14 @@ def text_key(reminder: Reminder, dressing_days: int, language: str) -> TextKey:
     rule = reminder.rule
     clinic = patient.clinic
     day0 = day_zero(reminder)
+    # An unsaved reminder without a day (a preview) reads as the regular one.
+    day = reminder.day
     return TextKey(
         rule=rule,
         language=language,
         for_patient=reminder.audience == Audience.PATIENT,
-        days_since=(reminder.day - day0).days if rule == Rule.DRESSING_REVIEW else 0,
-        visit_today=rule == Rule.VISIT_REMINDER and reminder.day >= day0,
+        days_since=(day - day0).days if rule == Rule.DRESSING_REVIEW and day is not None else 0,
+        visit_today=rule == Rule.VISIT_REMINDER and day is not None and day >= day0,
         dressing_days=dressing_days,
         patient_name=patient.name if rule == Rule.DRESSING_SAFETY else "",
         visit_date=reminder.visit.local_date if rule == Rule.VISIT_REMINDER else None,

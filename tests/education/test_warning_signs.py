@@ -20,8 +20,8 @@ import pytest
 
 from education.catalog import CONTENT_DIR, SECTION, scan_content
 from portal.models import Reminder
-from portal.planning import Rule
 from portal.reminders import render_reminder
+from portal.reminders.planning import Rule
 
 CATALOG = scan_content(CONTENT_DIR)[0]
 
