@@ -82,7 +82,11 @@ def test_the_last_follow_up_says_to_call_the_care_team(patient, review, clock):
     last = Reminder.objects.get(recipient=patient.user, rule="dressing_review", day=date(2026, 3, 22))
     body = render_reminder(last).body
     assert "It is 21 days since the last treatment." in body
-    assert "keep it covered with a dressing and call your care team." in body
+    # Still weeping three weeks on is a site that does not heal: the same action as everywhere.
+    assert (
+        "A site that still weeps or oozes is not healing. "
+        "Keep it covered with a dressing and call your care team now."
+    ) in body
     assert "look again tomorrow" not in body
     earlier = Reminder.objects.get(recipient=patient.user, rule="dressing_review", day=date(2026, 3, 21))
     assert "look again tomorrow" in render_reminder(earlier).body
