@@ -164,6 +164,7 @@ def export_site(outdir: Path, *, site_url: str | None = None) -> list[str]:
             offline_pages=offline_pages,
             static_prefix="static/",
             extra=digest.hexdigest(),
+            require_public=False,
         )
         site.write("sw.js", render_to_string("sw.js", worker))
     return sorted(str(p.relative_to(outdir)) for p in site.written)

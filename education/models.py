@@ -21,13 +21,22 @@ class TranslationReview(models.Model):
     digest = models.CharField(max_length=64)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
     reviewer_email = models.EmailField()
-    clinic = models.ForeignKey("portal.Clinic", models.SET_NULL, null=True, blank=True, related_name="+")
+    # The clinic whose patients this review counts for; empty: a site reviewer's, for everyone.
+    clinic = models.ForeignKey("portal.Clinic", models.CASCADE, null=True, blank=True, related_name="+")
     reviewed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
+            # Once per text and clinic; once per text for site reviewers (no clinic).
             models.UniqueConstraint(
-                fields=["module_slug", "language", "digest"], name="review_once_per_text"
+                fields=["module_slug", "language", "digest", "clinic"],
+                condition=models.Q(clinic__isnull=False),
+                name="review_once_per_text_and_clinic",
+            ),
+            models.UniqueConstraint(
+                fields=["module_slug", "language", "digest"],
+                condition=models.Q(clinic__isnull=True),
+                name="review_once_per_text_site_wide",
             ),
             models.CheckConstraint(condition=~models.Q(language="en"), name="review_not_english"),
         ]

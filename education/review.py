@@ -1,18 +1,25 @@
-"""Translation status and clinical review: reads and writes in one small module."""
+"""Translation status and clinical review: reads and writes in one small module.
 
+A review belongs to the clinic of the clinician who made it and counts for that clinic's
+patients only; a site reviewer's review (an operator given the permission, no clinic)
+counts for every reader, the public pages too. Everyone else reads the translation marked
+not clinically reviewed."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from education.catalog import SOURCE_LANGUAGE, Catalog, Document, Module, load_catalog
 from education.models import ClinicContentSettings, TranslationReview
 from portal.models import Clinic, User
-from portal.queries import is_clinic_staff
+from portal.queries import is_clinic_staff, list_clinics_for
 
 
 class Status(StrEnum):
@@ -47,11 +54,17 @@ def translation_languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES if code != SOURCE_LANGUAGE]
 
 
-def current_review(module: Module, document: Document) -> TranslationReview | None:
+def counting_for(clinics: Iterable[Clinic]) -> QuerySet[TranslationReview]:
+    """Reviews that count for readers of these clinics: theirs, and the site reviewers'."""
+    return TranslationReview.objects.filter(Q(clinic__isnull=True) | Q(clinic__in=list(clinics)))
+
+
+def current_review(
+    module: Module, document: Document, clinics: Iterable[Clinic] = ()
+) -> TranslationReview | None:
     return (
-        TranslationReview.objects.filter(
-            module_slug=module.slug, language=document.language, digest=document.digest
-        )
+        counting_for(clinics)
+        .filter(module_slug=module.slug, language=document.language, digest=document.digest)
         .order_by("-reviewed_at")
         .first()
     )
@@ -71,20 +84,23 @@ def state_of(
     )
 
 
-def translation_state(module: Module, language: str) -> TranslationState:
-    """One translation's status, with its current review if it has one."""
+def translation_state(module: Module, language: str, clinics: Iterable[Clinic] = ()) -> TranslationState:
+    """One translation's status for readers of these clinics, with the review that counts."""
     document = module.documents.get(language)
-    found = current_review(module, document) if document else None
+    found = current_review(module, document, clinics) if document else None
     reviews = {(module.slug, language, found.digest): found} if found else {}
     return state_of(module, language, reviews)
 
 
-def list_translation_states(catalog: Catalog | None = None) -> list[TranslationState]:
-    """Every module in every language but English, with its status (one query)."""
+def list_translation_states(
+    catalog: Catalog | None = None, clinics: Iterable[Clinic] = ()
+) -> list[TranslationState]:
+    """Every module in every language but English, with its status for readers of these
+    clinics (one query)."""
     catalog = catalog or load_catalog()
     reviews = {
         (review.module_slug, review.language, review.digest): review
-        for review in TranslationReview.objects.order_by("reviewed_at")
+        for review in counting_for(clinics).order_by("reviewed_at")
     }
     return [
         state_of(module, language, reviews)
@@ -93,11 +109,13 @@ def list_translation_states(catalog: Catalog | None = None) -> list[TranslationS
     ]
 
 
-def is_reviewed(module: Module, document: Document) -> bool:
-    """English is the reviewed source; a translation needs a review of its exact text."""
+def is_reviewed(module: Module, document: Document, clinic: Clinic | None) -> bool:
+    """English is the reviewed source; a translation needs a review of its exact text that
+    counts for the reader's clinic (None: a public reader, for whom site reviews count)."""
     if document.language == SOURCE_LANGUAGE:
         return True
-    return not module.is_out_of_date(document) and current_review(module, document) is not None
+    clinics = [clinic] if clinic else []
+    return not module.is_out_of_date(document) and current_review(module, document, clinics) is not None
 
 
 def may_review(user: User) -> bool:
@@ -113,9 +131,19 @@ def reviewed_only(clinic: Clinic | None) -> bool:
     return ClinicContentSettings.objects.filter(clinic=clinic, reviewed_translations_only=True).exists()
 
 
+def reviewing_clinics(user: User) -> list[Clinic]:
+    """The clinics whose patients a review by this person counts for (none: a site reviewer)."""
+    return list(list_clinics_for(user).order_by("name"))
+
+
 @transaction.atomic
-def review_translation(*, module: Module, language: str, by: User) -> TranslationReview:
-    """Record that ``by`` checked the translation as it is now against the English."""
+def review_translation(
+    *, module: Module, language: str, by: User, clinic: Clinic | None
+) -> TranslationReview:
+    """Record that ``by`` checked the translation as it is now against the English, for the
+    patients of ``clinic`` (one of theirs), or for everyone when they are a site reviewer."""
+    if clinic is None and not by.has_perm("education.add_translationreview"):
+        raise ValidationError(_("Choose the clinic this review is for."))
     document = module.documents.get(language)
     if language == SOURCE_LANGUAGE or document is None:
         raise ValidationError(_("There is no translation to review."))
@@ -123,7 +151,10 @@ def review_translation(*, module: Module, language: str, by: User) -> Translatio
         raise ValidationError(
             _("This translation was made from an older English page. It must be updated first.")
         )
-    if existing := current_review(module, document):
+    existing = TranslationReview.objects.filter(
+        module_slug=module.slug, language=language, digest=document.digest, clinic=clinic
+    ).first()
+    if existing:
         return existing
     return TranslationReview.objects.create(
         module_slug=module.slug,
@@ -132,7 +163,7 @@ def review_translation(*, module: Module, language: str, by: User) -> Translatio
         digest=document.digest,
         reviewed_by=by,
         reviewer_email=by.email,
-        clinic=Clinic.objects.filter(memberships__user=by).order_by("pk").first(),
+        clinic=clinic,
     )
 
 

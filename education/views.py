@@ -33,7 +33,8 @@ from education.catalog import (
     load_catalog,
     strip_markers,
 )
-from portal.models import Clinic
+from portal import services
+from portal.models import Clinic, Patient
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
 
 # A table of contents helps once a page is longer than a phone screen or two.
@@ -44,6 +45,16 @@ AUDIENCE_LABELS = {
     "caregiver": gettext_lazy("For caregivers"),
     "both": gettext_lazy("For patients and caregivers"),
 }
+
+
+def who_may_keep(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The public guide may be kept by anyone (the service worker keeps only such pages);
+    a page rendered for a signed-in person (their menu, their clinic's numbers) by no one."""
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_store=True)
+    else:
+        patch_cache_control(response, public=True, no_cache=True)
+    return response
 
 
 def module_list(request: HttpRequest) -> HttpResponse:
@@ -60,7 +71,7 @@ def module_list(request: HttpRequest) -> HttpResponse:
             }
         )
     context = {"entries": entries, "languages": _languages(request, "education:module-list")}
-    return render(request, "education/module_list.html", context)
+    return who_may_keep(request, render(request, "education/module_list.html", context))
 
 
 def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -71,7 +82,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     clinic, printed_for = _clinic_for(request)
     language = translation.get_language()
     document, fell_back = module.document(language)
-    reviewed = review.is_reviewed(module, document)
+    reviewed = review.is_reviewed(module, document, clinic)
     held_back = not reviewed and review.reviewed_only(clinic)
     if held_back:
         # The reader's clinic shows only translations a clinician has checked.
@@ -82,6 +93,11 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         phones = render_to_string("education/_clinic_phones.html", _phones_context(clinic), request)
         body = body.replace(PHONES_PLACEHOLDER, phones)
     keep = {"for": request.GET["for"]} if printed_for else None
+    if printed_for:
+        # A handout printed for one patient is a read of that patient's record.
+        services.record_audit(
+            actor=request.user, action="patient.handout_printed", patient=printed_for, request=request
+        )
     context = {
         "module": module,
         "document": document,
@@ -97,16 +113,12 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "languages": _languages(request, "education:module-detail", slug, keep=keep),
         **_phones_context(clinic),
     }
-    response = render(request, "education/module_detail.html", context)
-    if clinic is not None:
-        # The numbers are the reader's own clinic's: not for shared caches.
-        patch_cache_control(response, private=True)
-    return response
+    return who_may_keep(request, render(request, "education/module_detail.html", context))
 
 
 def offline(request: HttpRequest) -> HttpResponse:
     """What the service worker shows for a guide page that was never saved on the device."""
-    return render(request, "education/offline.html")
+    return who_may_keep(request, render(request, "education/offline.html"))
 
 
 def _reader_body(document: Document, references: dict[str, Reference], clinic: Clinic | None) -> str:
@@ -142,8 +154,8 @@ def _tel_href(number: str) -> str:
     return "tel:" + re.sub(r"[^\d+]", "", number)
 
 
-def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, bool]:
-    """The clinic whose numbers the page shows, and whether a clinician prints for a patient.
+def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, Patient | None]:
+    """The clinic whose numbers the page shows, and the patient a clinician prints for.
 
     ``?for=<patient code>`` is the clinician's choice and must be in their scope (404
     otherwise). A signed-in patient or caregiver gets their clinic when all of their
@@ -153,9 +165,10 @@ def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, bool]:
             code = UUID(request.GET["for"])
         except ValueError:
             raise Http404 from None
-        return access_clinic_patient(request.user, code).clinic, True
+        patient = access_clinic_patient(request.user, code)
+        return patient.clinic, patient
     clinics = list(Clinic.objects.filter(pk__in=list_patients_for(request.user).values("clinic"))[:2])
-    return (clinics[0] if len(clinics) == 1 else None), False
+    return (clinics[0] if len(clinics) == 1 else None), None
 
 
 def _phones_context(clinic: Clinic | None) -> dict[str, Any]:
@@ -208,12 +221,16 @@ def translation_list(request: HttpRequest) -> HttpResponse:
         raise Http404
     admin_clinics = list_clinics_for(request.user, admin=True)
     if request.method == "POST":
-        clinic = access_clinic(request.user, UUID(request.POST.get("clinic", "")), admin=True)
+        try:
+            code = UUID(request.POST.get("clinic", ""))
+        except ValueError:
+            raise Http404 from None
+        clinic = access_clinic(request.user, code, admin=True)
         review.set_reviewed_translations_only(clinic=clinic, value=request.POST.get("reviewed_only") == "on")
         messages.success(request, _("Saved."))
         return redirect("translation-list")
     context = {
-        "states": review.list_translation_states(),
+        "states": review.list_translation_states(clinics=review.reviewing_clinics(request.user)),
         "clinic_settings": [
             {"clinic": clinic, "reviewed_only": review.reviewed_only(clinic)} for clinic in admin_clinics
         ],
@@ -228,12 +245,19 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
     module = load_catalog().get(slug)
     if module is None or language not in module.documents:
         raise Http404
+    clinics = review.reviewing_clinics(request.user)
     if request.method == "POST":
+        clinic = next((c for c in clinics if str(c.code) == request.POST.get("clinic")), None)
+        if clinic is None and clinics:
+            # Reviewers at one clinic post it with the form; others choose it.
+            clinic = clinics[0] if len(clinics) == 1 else None
         if request.POST.get("confirm") != "on":
             messages.error(request, _("Tick the box to confirm you compared the two versions."))
+        elif clinic is None and clinics:
+            messages.error(request, _("Choose the clinic this review is for."))
         else:
             try:
-                review.review_translation(module=module, language=language, by=request.user)
+                review.review_translation(module=module, language=language, by=request.user, clinic=clinic)
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
             else:
@@ -249,6 +273,7 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
         "english_body": mark_safe(isolate_markers(english.body)),  # noqa: S308 - repository content
         "language_info": translation.get_language_info(language),
         "bidi": language in settings.LANGUAGES_BIDI,
-        "state": review.translation_state(module, language),
+        "state": review.translation_state(module, language, clinics),
+        "clinics": clinics,
     }
     return render(request, "education/translation_review.html", context)

@@ -1,16 +1,20 @@
-"""allauth behaviour for this product: invitation-only accounts, and clinic staff
-who must sign in with a password (and then their authenticator app)."""
+"""allauth behaviour for this product: invitation-only accounts, clinic staff who
+sign in with a password and then their authenticator app, and every email written to
+the outbox (portal/outbox.py) so a mail server that is down never fails a request."""
 
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from django.contrib import messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from portal.queries import is_clinic_staff
+from portal import outbox
+from portal.middleware import passed_mfa
+from portal.queries import must_use_mfa
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -19,11 +23,39 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
-        records = get_authentication_records(request)
-        if records and records[-1].get("method") == "code" and is_clinic_staff(user):
-            from allauth.account.internal.stagekit import clear_login
-
-            clear_login(request)
+        # Staff start with their password; an emailed code or a passkey alone is refused
+        # (the authenticator step follows the password).
+        methods = {record.get("method") for record in get_authentication_records(request, user)}
+        if must_use_mfa(user) and "password" not in methods:
+            # Forget the half-done sign-in, so no later step can complete it.
+            request.session.flush()
             messages.error(request, _("Clinic staff sign in with a password and an authenticator code."))
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
+        # A staff session that has not used the authenticator proves itself with it, not with
+        # the password (which would only lead back to this question).
+        methods = super().get_reauthentication_methods(user)
+        request = self.request
+        if request is not None and must_use_mfa(user) and not passed_mfa(request):
+            return [method for method in methods if method["id"] != "reauthenticate"] or methods
+        return methods
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Rendered now, in the reader's language; sent by the worker from the outbox."""
+        request = self.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        message = self.render_mail(template_prefix, email, ctx)
+        outbox.enqueue(
+            message, kind=template_prefix.rsplit("/", 1)[-1], expires_in=outbox_lifetime(template_prefix)
+        )
+
+
+def outbox_lifetime(template_prefix: str) -> int | None:
+    """Seconds after which an unsent email is no use: a sign-in code expires."""
+    from allauth.account import app_settings
+
+    if template_prefix.endswith("login_code"):
+        return app_settings.LOGIN_BY_CODE_TIMEOUT
+    return None

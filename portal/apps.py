@@ -25,6 +25,16 @@ def deploy_settings_check(app_configs, **kwargs):  # type: ignore[no-untyped-def
                 id="portal.W001",
             )
         )
+    if not settings.DEBUG:
+        found += vapid_key_problems(settings.VAPID_PRIVATE_KEY)
+    if not settings.ADMINS:
+        found.append(
+            checks.Warning(
+                "ADMINS is empty: nobody hears about server errors.",
+                hint="Set ADMINS to the operators' email addresses, comma-separated.",
+                id="portal.W003",
+            )
+        )
     if settings.SITE_URL.startswith("http://127.0.0.1") or settings.SITE_URL.startswith("http://localhost"):
         found.append(
             checks.Warning(
@@ -34,3 +44,29 @@ def deploy_settings_check(app_configs, **kwargs):  # type: ignore[no-untyped-def
             )
         )
     return found
+
+
+def vapid_key_problems(key: str | None) -> list[checks.CheckMessage]:
+    """Every web server and worker must sign push with the same key: one generated per
+    host would break every device's subscription on the other hosts."""
+    if not key:
+        return [
+            checks.Error(
+                "VAPID_PRIVATE_KEY is not set: each host would generate its own push key.",
+                hint="Generate one key (README, Deploy checklist) and give it to every host.",
+                id="portal.E001",
+            )
+        ]
+    from py_vapid import Vapid02
+
+    try:
+        Vapid02.from_raw(key.encode("ascii"))
+    except Exception:  # noqa: BLE001 - any parse failure means the same to the operator
+        return [
+            checks.Error(
+                "VAPID_PRIVATE_KEY is not a raw P-256 private key in base64url.",
+                hint="See README, Deploy checklist.",
+                id="portal.E002",
+            )
+        ]
+    return []

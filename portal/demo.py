@@ -95,6 +95,7 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
         for number, day in enumerate(dates):
             InjectionVisit.objects.create(
                 course=course,
+                patient=patient,
                 local_date=day,
                 local_time=time(10, 0),
                 status=InjectionVisit.Status.DONE if day <= today else InjectionVisit.Status.SCHEDULED,

@@ -1,5 +1,6 @@
 """Email rendering: emails/<name>-subject.txt, -body.txt and -body.html, in the
-recipient's language."""
+recipient's language. ``send_email`` writes the email to the outbox (portal/outbox.py) in
+the caller's transaction; the sendreminders worker sends it."""
 
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -37,4 +38,6 @@ def make_message(to: str, name: str, context: dict[str, Any], language: str) -> 
 
 
 def send_email(to: str, name: str, context: dict[str, Any], language: str) -> None:
-    make_message(to, name, context, language).send()
+    from portal import outbox
+
+    outbox.enqueue(make_message(to, name, context, language), kind=name)

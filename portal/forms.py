@@ -42,6 +42,7 @@ class VisitForm(forms.Form):
     sites = forms.CharField(
         label=_("Injection sites"),
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line, for example “left forearm”."),
     )
@@ -132,8 +133,9 @@ class ClinicReminderSettingsForm(forms.ModelForm):
         }
         help_texts = {
             "dressing_days": _(
-                "At least 7: keep injection sites covered for at least 1 week after each treatment."
+                "From 7 to 28: keep injection sites covered for at least 1 week after each treatment."
             ),
+            "symptom_days": _("From 1 to 7."),
         }
 
 

@@ -1,13 +1,21 @@
+import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.middleware import locale
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from portal.queries import is_clinic_staff
+from portal.queries import must_use_mfa
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -29,14 +37,31 @@ class LocaleMiddleware(locale.LocaleMiddleware):
             request.LANGUAGE_CODE = translation.get_language()
 
 
-class StaffMFAMiddleware:
-    """Clinic staff see patient data only after setting up an authenticator app.
+def is_staff_request(request: HttpRequest) -> bool:
+    """must_use_mfa for the signed-in user, asked once per request (two middlewares need it)."""
+    if not hasattr(request, "hcc_staff"):
+        request.hcc_staff = request.user.is_authenticated and must_use_mfa(request.user)  # type: ignore[attr-defined]
+    return request.hcc_staff  # type: ignore[attr-defined]
 
-    Until then every page sends them to the set-up page; signing out and the
-    set-up pages themselves stay open."""
+
+def passed_mfa(request: HttpRequest) -> bool:
+    """Whether this session proved an authenticator (at sign-in or since), not merely
+    belongs to someone who has one."""
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
+class StaffMFAMiddleware:
+    """Clinic staff and site operators see nothing private until this session passed
+    their authenticator.
+
+    Without an authenticator they are sent to set one up (allauth first asks for the
+    password again, so that page stays open too); with one, a session that did not use it
+    (a code sign-in, a session from before) is sent to enter a code from it."""
 
     OPEN_PREFIXES = (
         "/accounts/2fa/",
+        "/accounts/reauthenticate/",
         "/accounts/logout/",
         "/static/",
         "/healthz",
@@ -54,10 +79,66 @@ class StaffMFAMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(self.OPEN_PREFIXES)
-            # Public pages (the guide, under a language prefix) stay open to everyone.
-            and not translation.get_language_from_path(request.path_info)
-            and is_clinic_staff(user)
-            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+            and not self.is_public_page(request)
+            and is_staff_request(request)
+            and not passed_mfa(request)
         ):
-            return redirect("mfa_activate_totp")
+            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+                return redirect("mfa_activate_totp")
+            return redirect(
+                reverse("mfa_reauthenticate") + "?" + urlencode({"next": request.get_full_path()})
+            )
         return self.get_response(request)
+
+    @staticmethod
+    def is_public_page(request: HttpRequest) -> bool:
+        # The guide (under a language prefix) is open to everyone; printed for a patient
+        # (?for=) it shows that patient's clinic, which is the care team's business.
+        return bool(translation.get_language_from_path(request.path_info)) and "for" not in request.GET
+
+
+class StaffSessionMiddleware:
+    """Staff sessions end after STAFF_IDLE_SECONDS without a request and after
+    STAFF_SESSION_MAX_SECONDS in all, whatever the cookie says. The person is then
+    anonymous for this request, so a private page sends them to sign in again."""
+
+    STARTED = "hcc_session_started_at"
+    SEEN = "hcc_session_seen_at"
+    # Write the session at most this often just to say the person is still there.
+    TOUCH_SECONDS = 30
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and is_staff_request(request):
+            now = time.time()
+            session = request.session
+            started = session.setdefault(self.STARTED, now)
+            seen = session.get(self.SEEN, now)
+            if now - seen > settings.STAFF_IDLE_SECONDS or now - started > settings.STAFF_SESSION_MAX_SECONDS:
+                logout(request)
+                messages.info(
+                    request, _("You were signed out to keep patient data safe. Please sign in again.")
+                )
+            elif now - seen >= self.TOUCH_SECONDS or self.SEEN not in session:
+                session[self.SEEN] = now
+                # The cookie and the stored session end with the idle time too.
+                session.set_expiry(settings.STAFF_IDLE_SECONDS)
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Browser features the app never uses are off (so injected code cannot use them), and a
+    page for a signed-in person is kept by no cache, shared or in the browser."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if request.user.is_authenticated and "Cache-Control" not in response.headers:
+            response["Cache-Control"] = "private, no-store"
+        return response

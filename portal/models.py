@@ -1,17 +1,18 @@
 """The domain of DESIGN.md section 3: clinics, people, links, treatments, audit."""
 
 import uuid
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -79,6 +80,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     quiet_end = models.TimeField(_("quiet hours end"), null=True, blank=True)
     reminders_by_email = models.BooleanField(_("reminders by email"), default=True)
     reminders_by_push = models.BooleanField(_("reminders on this phone or computer"), default=True)
+    # Part of every session's check (get_session_auth_hash): raising it ends all of this
+    # person's sessions at once (services.end_all_sessions).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -108,6 +112,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    # Django ends a session whose stored hash no longer matches: a new password, or a new epoch.
+    def get_session_auth_hash(self) -> str:
+        return self.session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self) -> Any:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self.session_hash(secret)
+
+    def session_hash(self, secret: str) -> str:
+        value = f"{self.password}|{self.session_epoch}"
+        return salted_hmac("portal.User.session", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Clinic(models.Model):
@@ -194,6 +210,13 @@ class Patient(models.Model):
         constraints = [
             models.CheckConstraint(condition=valid_time_zone("time_zone"), name="patient_time_zone_valid"),
             models.CheckConstraint(condition=valid_language("language"), name="patient_language_valid"),
+            # Two enrolments of one person (a double click, two staff at once) make one patient.
+            models.UniqueConstraint(
+                F("clinic"),
+                Lower("email"),
+                name="patient_one_per_email_per_clinic",
+                violation_error_message=_("This person is already enrolled at this clinic."),
+            ),
             models.CheckConstraint(
                 condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
                 | Q(quiet_start__isnull=False, quiet_end__isnull=False),
@@ -249,6 +272,16 @@ class CaregiverLink(models.Model):
                 fields=["patient", "caregiver"],
                 condition=Q(status="active"),
                 name="caregiver_link_one_active",
+                violation_error_message=_("You are already a caregiver for this person."),
+            ),
+            # One live (invited or active) link per caregiver and patient: six invites at once
+            # make one link and one email.
+            models.UniqueConstraint(
+                F("patient"),
+                Lower("email"),
+                condition=~Q(status="revoked"),
+                name="caregiver_link_one_live_per_email",
+                violation_error_message=_("This person is already invited or linked."),
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["invited", "active", "revoked"]), name="caregiver_link_status_valid"
@@ -261,6 +294,7 @@ class CaregiverLink(models.Model):
             models.CheckConstraint(
                 condition=~Q(handles_dressings=True, pregnant_or_immunocompromised=True),
                 name="caregiver_link_safe_dressing_handler",
+                violation_error_message=UNSAFE_DRESSING_HANDLER,
             ),
         ]
 
@@ -291,9 +325,27 @@ class TreatmentCourse(models.Model):
         return f"Course from {self.started_on} for {self.patient}"
 
 
+# Visit dates a clinic may enter, around its today: enough for a course entered late and
+# for planning ahead, and far from the calendar's ends (no date arithmetic can overflow).
+VISIT_DAYS_BACK = 366
+VISIT_DAYS_AHEAD = 2 * 366
+
+
+def visit_date_error(local_date: date, today: date) -> ValidationError | None:
+    """The one home of the visit date window (forms and services call it)."""
+    if local_date < today - timedelta(days=VISIT_DAYS_BACK):
+        return ValidationError(_("Enter a date within the last year."), code="too_early")
+    if local_date > today + timedelta(days=VISIT_DAYS_AHEAD):
+        return ValidationError(_("Enter a date within the next two years."), code="too_late")
+    return None
+
+
 class InjectionVisit(models.Model):
-    """One treatment visit. It reaches its patient only through its course, so a
-    visit can never belong to a course of another patient."""
+    """One treatment visit, in a course of its patient.
+
+    ``patient`` repeats ``course.patient`` so the database can hold one visit per patient per
+    local date and time across courses; a trigger (migration 0006) refuses a visit whose
+    patient is not its course's patient. Set both from the course (services.add_visit)."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", pgettext_lazy("visit status", "Scheduled")
@@ -303,6 +355,7 @@ class InjectionVisit(models.Model):
 
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     course = models.ForeignKey(TreatmentCourse, models.CASCADE, related_name="visits")
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="visits", editable=False)
     local_date = models.DateField(_("date"))
     local_time = models.TimeField(_("time"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED)
@@ -316,6 +369,13 @@ class InjectionVisit(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["scheduled", "done", "missed", "cancelled"]),
                 name="visit_status_valid",
+            ),
+            # A cancelled visit does not hold its time: the visit may be booked again.
+            models.UniqueConstraint(
+                fields=["patient", "local_date", "local_time"],
+                condition=~Q(status="cancelled"),
+                name="visit_one_per_patient_and_time",
+                violation_error_message=_("This patient already has a visit at this date and time."),
             ),
         ]
 
@@ -358,6 +418,24 @@ class Invitation(models.Model):
                 | Q(kind="caregiver", caregiver_link__isnull=False),
                 name="invitation_kind_matches_target",
             ),
+            # One open invitation per patient and per caregiver link: sending a new one
+            # withdraws the old one, and two sends at once make one.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(kind="patient", accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="invitation_one_open_per_patient",
+                violation_error_message=_(
+                    "An invitation was just sent. Wait a moment before sending another."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["caregiver_link"],
+                condition=Q(kind="caregiver", accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="invitation_one_open_per_caregiver_link",
+                violation_error_message=_(
+                    "An invitation was just sent. Wait a moment before sending another."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -365,14 +443,21 @@ class Invitation(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who read or changed which patient's data, when, and from where. Append-only.
+    """Who read or changed which patient's data, when, and from where. Append-only: database
+    triggers refuse every UPDATE and DELETE (migration 0006).
 
-    It keeps codes rather than foreign keys to patients, so the trail outlives rows."""
+    It keeps codes rather than foreign keys to patients, and its links to the actor and the
+    clinic are not database constraints, so the trail outlives the rows it names (a deleted
+    user's events keep ``actor_email``) and deleting them never needs to update it."""
 
     at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.DO_NOTHING, null=True, db_constraint=False, related_name="+"
+    )
     actor_email = models.EmailField(blank=True)
-    clinic = models.ForeignKey(Clinic, models.SET_NULL, null=True, related_name="audit_events")
+    clinic = models.ForeignKey(
+        Clinic, models.DO_NOTHING, null=True, db_constraint=False, related_name="audit_events"
+    )
     patient_code = models.UUIDField(null=True, db_index=True)
     action = models.CharField(max_length=60)
     subject_code = models.UUIDField(null=True)
@@ -421,9 +506,24 @@ class ClinicReminderSettings(models.Model):
         _("dressing review at the end of the dressing period"), default=True
     )
     symptom_watch_on = models.BooleanField(_("what to expect in the first days"), default=True)
-    # The label says at least 1 week; a clinic may lengthen it, never shorten it.
-    dressing_days = models.PositiveSmallIntegerField(_("days in the dressing period"), default=7)
-    symptom_days = models.PositiveSmallIntegerField(_("days of symptom reminders"), default=3)
+    # The label says at least 1 week; a clinic may lengthen it (up to 4 weeks), never shorten it.
+    dressing_days = models.PositiveSmallIntegerField(
+        _("days in the dressing period"),
+        default=7,
+        validators=[
+            MinValueValidator(7, _("Keep dressings on for at least 7 days after each treatment.")),
+            MaxValueValidator(28, _("Choose at most 28 days.")),
+        ],
+    )
+    # Most reactions clear within 72 hours (tvec-facts section 5): a few days is enough.
+    symptom_days = models.PositiveSmallIntegerField(
+        _("days of symptom reminders"),
+        default=3,
+        validators=[
+            MinValueValidator(1, _("Choose at least 1 day.")),
+            MaxValueValidator(7, _("Choose at most 7 days.")),
+        ],
+    )
     visit_reminder_time = models.TimeField(
         _("time of the appointment reminder"),
         null=True,
@@ -436,20 +536,19 @@ class ClinicReminderSettings(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(dressing_days__gte=7), name="reminder_settings_dressing_days_min"
+                condition=Q(dressing_days__gte=7, dressing_days__lte=28),
+                name="reminder_settings_dressing_days_range",
+                violation_error_message=_("Choose between 7 and 28 days."),
             ),
             models.CheckConstraint(
-                condition=Q(symptom_days__gte=1, symptom_days__lte=14),
+                condition=Q(symptom_days__gte=1, symptom_days__lte=7),
                 name="reminder_settings_symptom_days_range",
+                violation_error_message=_("Choose between 1 and 7 days."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"Reminder settings of {self.clinic}"
-
-    def clean(self) -> None:
-        if self.dressing_days < 7:
-            raise ValidationError(_("Keep dressings on for at least 7 days after each treatment."))
 
 
 class Reminder(models.Model):
@@ -630,3 +729,64 @@ class DressingLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class OutgoingEmail(models.Model):
+    """One email waiting to be sent: written in the transaction of the change that causes
+    it (an invitation, a sign-in code) and sent by the sendreminders worker (portal/outbox.py),
+    so a mail server that is down never fails a request nor repeats its write."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("No longer useful")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The template it was made from (invitation-patient, login_code …), for logs; never the text.
+    kind = models.CharField(max_length=60)
+    # As rendered (the brand in the reader's language, portal.emails.sender); empty: the default.
+    sender = models.CharField(max_length=320, blank=True)
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    # Bodies may hold sign-in codes and invitation links: emptied once the row is finished.
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # A sign-in code is no use after it expired: such an email is dropped, not sent late.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True)
+    # A short code such as "smtp-ConnectionRefusedError"; never message text.
+    error = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "failed", "expired"]),
+                name="outgoing_email_status_valid",
+            ),
+        ]
+        indexes = [
+            # Used by the worker (portal.outbox.claim_due) and /healthz.
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="outgoing_email_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} email {self.code} ({self.status})"
+
+
+class Heartbeat(models.Model):
+    """A row /healthz writes (and rolls back) to prove the database takes writes."""
+
+    name = models.CharField(max_length=30, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at}"

@@ -33,15 +33,24 @@ def manifest_context(*, start_url: str, scope: str, static_url: Callable[[str], 
 
 
 def service_worker_context(
-    *, static_url: Callable[[str], str], offline_pages: dict[str, str], static_prefix: str, extra: str = ""
+    *,
+    static_url: Callable[[str], str],
+    offline_pages: dict[str, str],
+    static_prefix: str,
+    extra: str = "",
+    require_public: bool = True,
 ) -> dict[str, Any]:
-    """Every path is relative to the worker's scope (``/`` on the site, the folder in an export)."""
+    """Every path is relative to the worker's scope (``/`` on the site, the folder in an export).
+
+    On the site the worker keeps only pages marked public (education.views); the static
+    export has nothing private and its host sends no such header."""
     precache = [*offline_pages.values(), *(static_url(name) for name in PRECACHE_STATIC)]
     config = {
         "languages": [code for code, _name in settings.LANGUAGES],
         "offlinePages": offline_pages,
         "staticPrefix": static_prefix,
         "precache": precache,
+        "requirePublic": require_public,
     }
     # A new version whenever a precached URL (hashed in production) or the content changes.
     version = hashlib.sha256((json.dumps(config, sort_keys=True) + extra).encode()).hexdigest()[:12]

@@ -44,6 +44,11 @@ def is_clinic_staff(user: AnyUser) -> bool:
     return user.is_authenticated and StaffMembership.objects.filter(user=user).exists()
 
 
+def must_use_mfa(user: AnyUser) -> bool:
+    """Clinic staff and site operators read patient data: password and authenticator only."""
+    return user.is_authenticated and (user.is_staff or is_clinic_staff(user))
+
+
 def list_clinic_patients_for(user: AnyUser) -> QuerySet[Patient]:
     """Patients of the clinics where the user works."""
     return Patient.objects.filter(clinic__in=list_clinics_for(user)).select_related("clinic")
@@ -120,11 +125,12 @@ def access_visit(user: AnyUser, code: UUID, *, manage: bool = False) -> Injectio
 
 
 def list_caregiver_links_for(user: AnyUser) -> QuerySet[CaregiverLink]:
-    """Links the user may manage (as patient or clinic staff), plus the user's own links."""
+    """Links the user may manage (as patient or clinic staff), plus the user's own live links:
+    a revoked link is gone for the caregiver."""
     if not user.is_authenticated:
         return CaregiverLink.objects.none()
     managed = Q(patient__in=list_managed_patients_for(user))
-    own = Q(caregiver=user)
+    own = Q(caregiver=user) & ~Q(status=CaregiverLink.Status.REVOKED)
     return CaregiverLink.objects.filter(managed | own).select_related("patient__clinic", "caregiver")
 
 

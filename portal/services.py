@@ -2,17 +2,20 @@
 access function already scoped to the user."""
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +29,7 @@ from portal.models import (
     Clinic,
     ClinicReminderSettings,
     DressingLogEntry,
+    Heartbeat,
     InjectionVisit,
     Invitation,
     Patient,
@@ -34,6 +38,7 @@ from portal.models import (
     StaffMembership,
     TreatmentCourse,
     User,
+    visit_date_error,
 )
 from portal.reminders import replan_patient
 
@@ -75,6 +80,65 @@ def is_staff_of(user: User, clinic: Clinic) -> bool:
     return StaffMembership.objects.filter(user=user, clinic=clinic).exists()
 
 
+@contextmanager
+def refused_if_taken(message: str | dict[str, str]) -> Iterator[None]:
+    """A unique constraint lost to a request that committed first (a double click, two staff
+    at once) becomes this clear refusal instead of an error page. The savepoint keeps the
+    caller's transaction usable; the caller's transaction then rolls back on the error."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ValidationError(message) from None
+
+
+# --- Health -----------------------------------------------------------------------
+
+
+def health_problem(*, now: datetime | None = None) -> str | None:
+    """What is wrong for /healthz: "database" when it takes no write, "worker" when a due
+    reminder or email has waited longer than HEALTH_MAX_WORKER_LAG_SECONDS; else None."""
+    from portal import outbox
+
+    now = now or timezone.now()
+    # A real write, rolled back: a read-only or full database fails here, not at SELECT 1.
+    try:
+        with transaction.atomic():
+            Heartbeat.objects.update_or_create(name="healthz", defaults={"at": now})
+            transaction.set_rollback(True)
+    except DatabaseError:
+        return "database"
+    behind = now - timedelta(seconds=settings.HEALTH_MAX_WORKER_LAG_SECONDS)
+    oldest_reminder = (
+        Reminder.objects.filter(status=Reminder.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    oldest_email = outbox.oldest_due_at(now)
+    if any(due is not None and due < behind for due in (oldest_reminder, oldest_email)):
+        return "worker"
+    return None
+
+
+# --- Sessions and staff -----------------------------------------------------------
+
+
+def end_all_sessions(*, user: User) -> None:
+    """Every session of this person ends at its next request (User.get_session_auth_hash)."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+
+
+@transaction.atomic
+def remove_staff_member(*, membership: StaffMembership, by: User, request: HttpRequest | None = None) -> None:
+    """Take someone off a clinic's staff; their sessions end at once, wherever they are."""
+    clinic, person = membership.clinic, membership.user
+    membership.delete()
+    end_all_sessions(user=person)
+    record_audit(actor=by, action="staff.removed", clinic=clinic, request=request)
+
+
 # --- Patients ---------------------------------------------------------------
 
 
@@ -94,9 +158,10 @@ def enrol_patient(
     if reminder_settings := ClinicReminderSettings.objects.filter(clinic=clinic).first():
         patient.reminder_time = reminder_settings.default_reminder_time
     patient.full_clean()
-    patient.save()
+    with refused_if_taken({"email": _("This person is already enrolled at this clinic.")}):
+        patient.save()
     record_audit(actor=by, action="patient.enrolled", patient=patient, request=request)
-    invite_patient(patient=patient, by=by)
+    create_invitation(kind=Invitation.Kind.PATIENT, patient=patient, email=patient.email, by=by)
     return patient
 
 
@@ -134,6 +199,18 @@ def current_course(patient: Patient, *, starting: date) -> TreatmentCourse:
     return course or TreatmentCourse.objects.create(patient=patient, started_on=starting)
 
 
+def clinic_today(patient: Patient) -> date:
+    return timezone.localdate(timezone=ZoneInfo(patient.clinic.time_zone))
+
+
+def check_visit_date(local_date: date, today: date) -> None:
+    if error := visit_date_error(local_date, today):
+        raise ValidationError({"local_date": error})
+
+
+VISIT_TAKEN = {"local_time": _("This patient already has a visit at this date and time.")}
+
+
 @transaction.atomic
 def add_visit(
     *,
@@ -144,16 +221,22 @@ def add_visit(
     sites: list[str] | None = None,
     status: str = InjectionVisit.Status.SCHEDULED,
     request: HttpRequest | None = None,
+    today: date | None = None,
 ) -> InjectionVisit:
+    check_visit_date(local_date, today or clinic_today(patient))
+    # One visit add per patient at a time: the course a first visit opens is opened once.
+    Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
     visit = InjectionVisit(
         course=current_course(patient, starting=local_date),
+        patient=patient,
         local_date=local_date,
         local_time=local_time,
         sites=clean_sites(sites or []),
         status=status,
     )
     visit.full_clean()
-    visit.save()
+    with refused_if_taken(VISIT_TAKEN):
+        visit.save()
     replan_patient(patient)
     record_audit(actor=by, action="visit.added", patient=patient, subject_code=visit.code, request=request)
     return visit
@@ -161,17 +244,26 @@ def add_visit(
 
 @transaction.atomic
 def change_visit(
-    *, visit: InjectionVisit, by: User, request: HttpRequest | None = None, **changes: Any
+    *,
+    visit: InjectionVisit,
+    by: User,
+    request: HttpRequest | None = None,
+    today: date | None = None,
+    **changes: Any,
 ) -> InjectionVisit:
     allowed = {"local_date", "local_time", "status", "sites"}
     if unknown := set(changes) - allowed:
         raise ValueError(f"Not visit fields: {sorted(unknown)}")
+    if "local_date" in changes and changes["local_date"] != visit.local_date:
+        # An old visit's status may still be corrected; a new date must be in the window.
+        check_visit_date(changes["local_date"], today or clinic_today(visit.course.patient))
     if "sites" in changes:
         changes["sites"] = clean_sites(changes["sites"])
     for field, value in changes.items():
         setattr(visit, field, value)
     visit.full_clean()
-    visit.save(update_fields=[*sorted(changes), "updated_at"])
+    with refused_if_taken(VISIT_TAKEN):
+        visit.save(update_fields=[*sorted(changes), "updated_at"])
     replan_patient(visit.course.patient)
     record_audit(
         actor=by,
@@ -183,10 +275,15 @@ def change_visit(
     return visit
 
 
+MAX_SITES = 20
+
+
 def clean_sites(sites: list[str]) -> list[str]:
     cleaned = [site.strip() for site in sites if site.strip()]
     if any(len(site) > 80 for site in cleaned):
-        raise ValidationError(_("Keep each injection site label under 80 characters."))
+        raise ValidationError({"sites": _("Keep each injection site label under 80 characters.")})
+    if len(cleaned) > MAX_SITES:
+        raise ValidationError({"sites": _("List at most 20 injection sites.")})
     return cleaned
 
 
@@ -227,7 +324,8 @@ def invite_caregiver(
         consent_recorded_by=by,
     )
     link.full_clean()
-    link.save()
+    with refused_if_taken({"email": _("This person is already invited or linked.")}):
+        link.save()
     replan_patient(patient)
     if not by_patient:
         record_audit(
@@ -315,26 +413,34 @@ def create_invitation(
         caregiver_link=caregiver_link,
         expires_at=now + timedelta(days=settings.INVITATION_MAX_AGE_DAYS),
     )
-    # Send after commit, so a rolled-back invitation never reaches anyone. The
+    # Written to the outbox in this transaction: a rolled-back invitation never reaches
+    # anyone, and a mail server that is down delays the email, never the enrolment. The
     # email names no clinic, treatment or condition: it may be read by others.
-    language = patient.language
-    url = invitation_url(invitation)
-    template = f"invitation-{kind}"
-    transaction.on_commit(
-        lambda: send_email(email, template, {"url": url, "days": settings.INVITATION_MAX_AGE_DAYS}, language)
+    send_email(
+        email,
+        f"invitation-{kind}",
+        {"url": invitation_url(invitation), "days": settings.INVITATION_MAX_AGE_DAYS},
+        patient.language,
     )
     return invitation
 
 
 @transaction.atomic
-def invite_patient(*, patient: Patient, by: User) -> Invitation:
-    """(Re)send the patient's invitation; an earlier unused one stops working."""
+def invite_patient(*, patient: Patient, by: User, request: HttpRequest | None = None) -> Invitation:
+    """Send the patient a new invitation; an earlier unused one stops working."""
     if patient.user_id:
         raise ValidationError(_("This patient already has an account."))
     patient.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now()
     )
-    return create_invitation(kind=Invitation.Kind.PATIENT, patient=patient, email=patient.email, by=by)
+    with refused_if_taken(_("An invitation was just sent. Wait a moment before sending another.")):
+        invitation = create_invitation(
+            kind=Invitation.Kind.PATIENT, patient=patient, email=patient.email, by=by
+        )
+    record_audit(
+        actor=by, action="patient.reinvited", patient=patient, subject_code=invitation.code, request=request
+    )
+    return invitation
 
 
 class InvitationError(Exception):

@@ -102,7 +102,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.StaffSessionMiddleware",
     "portal.middleware.StaffMFAMiddleware",
+    "portal.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -138,6 +140,25 @@ else:
             "NAME": VAR_DIR / "db.sqlite3",
             # The web server and the reminder worker write at the same time.
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+
+# --- Cache ------------------------------------------------------------------
+# Rate limits, lockouts and used authenticator codes must be seen by every process of every
+# machine: the database cache by default (its table is made by a migration), Redis for a
+# larger site (CACHE_URL=redis://host:6379/0, with the redis package installed).
+
+if (CACHE_URL := os.environ.get("CACHE_URL", "")).startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// address, not {CACHE_URL!r}")
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            # Culling would forget used authenticator codes and lockouts: keep plenty.
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
 
@@ -184,6 +205,10 @@ MFA_TOTP_ISSUER = "Home Care Companion"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
+# Clinic staff and site operators: signed out after this long without a request, and after
+# the absolute lifetime whatever they do (patients and caregivers keep SESSION_COOKIE_AGE).
+STAFF_IDLE_SECONDS = env_int("STAFF_IDLE_SECONDS", 15 * 60)
+STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 10 * 3600)
 
 # --- Email ------------------------------------------------------------------
 # The console locally; SMTP when EMAIL_HOST is set.
@@ -206,6 +231,17 @@ if os.environ.get("EMAIL_HOST"):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# The outbox (portal/outbox.py): emails are rows, sent by the sendreminders worker.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 10)
+# First retry after this many seconds, doubling each time (10 attempts span about 8 hours).
+EMAIL_RETRY_SECONDS = env_int("EMAIL_RETRY_SECONDS", 30)
+EMAIL_LEASE_SECONDS = env_int("EMAIL_LEASE_SECONDS", 120)
+EMAIL_BATCH_SIZE = env_int("EMAIL_BATCH_SIZE", 50)
+# How often an idle worker looks for a new email (a sign-in code someone is waiting for).
+EMAIL_POLL_SECONDS = env_int("EMAIL_POLL_SECONDS", 1)
+# Finished rows (who, when, how it went; never the text) are kept this long.
+EMAIL_KEEP_DAYS = env_int("EMAIL_KEEP_DAYS", 30)
 
 # --- Reminders --------------------------------------------------------------
 # The sendreminders worker (portal/reminders/delivery.py). See README, "Running the reminder worker".
@@ -274,6 +310,11 @@ SECURE_CSP = {
 }
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if SESSION_COOKIE_SECURE:
+    # __Host-: the browser accepts these cookies only over https, for this host and path /,
+    # so a sibling subdomain cannot plant or overwrite them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
@@ -282,6 +323,22 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Features the app never uses (portal.middleware.SecurityHeadersMiddleware). Passkeys
+# (publickey-credentials-*) and notifications are not on the list: they are used.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
 
 # --- API --------------------------------------------------------------------
 
@@ -298,9 +355,32 @@ SPECTACULAR_SETTINGS = {"TITLE": "Home Care Companion API", "VERSION": "1"}
 # --- Logging ----------------------------------------------------------------
 # Logs carry row ids, never health details (see README, "Patient data").
 
+# Paths may carry secret tokens (calendar feeds, invitations, password resets): every record
+# passes portal.logs.RedactSecrets first. Errors are emailed to ADMINS without the
+# request's data or local variables.
+
+ADMINS = env_list("ADMINS", [])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "filters": {"redact": {"()": "portal.logs.RedactSecrets"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "portal.logs.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console", "mail_admins"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Our handlers instead of Django's defaults, so nothing reaches an output unredacted.
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+
+# /healthz reports unhealthy when a due reminder or email has waited longer than this:
+# the worker is down or cannot keep up.
+HEALTH_MAX_WORKER_LAG_SECONDS = env_int("HEALTH_MAX_WORKER_LAG_SECONDS", 600)

@@ -1,12 +1,13 @@
 """The whole site on one screen."""
 
+from allauth.account.decorators import secure_admin_login
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
-from portal import api, pwa, reminder_views, views
+from portal import account_views, api, pwa, reminder_views, views
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
@@ -40,6 +41,10 @@ api_urls = [
     ),
 ]
 
+# The admin signs in through the site's own sign-in (password, then the authenticator, rate
+# limited); its own password-only form is never used.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
@@ -62,6 +67,13 @@ urlpatterns = [
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("accounts/profile/", RedirectView.as_view(pattern_name="home"), name="account-profile"),
+    # Before allauth's: signing out also clears what the browser saved of the site.
+    path("accounts/logout/", account_views.sign_out, name="account_logout"),
+    path(
+        "accounts/sign-out-everywhere/",
+        account_views.sign_out_everywhere,
+        name="account-sign-out-everywhere",
+    ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

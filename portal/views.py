@@ -3,16 +3,15 @@
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from allauth.account.internal.flows.login import perform_login
-from allauth.account.models import Login
+from allauth.account.utils import perform_login
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import translate_url
 from django.utils import timezone, translation
@@ -42,11 +41,14 @@ from portal.reminders.planning import dressing_status
 
 @never_cache
 def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database takes a write and the worker keeps up; 503 and the reason
+    otherwise (no details: this page is public)."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        problem = services.health_problem()
     except DatabaseError:
-        return JsonResponse({"status": "unavailable"}, status=503)
+        problem = "database"
+    if problem:
+        return JsonResponse({"status": "unavailable", "problem": problem}, status=503)
     return JsonResponse({"status": "ok"})
 
 
@@ -88,8 +90,12 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not is_clinic_staff(request.user):
+        # Clinic pages do not exist for patients and caregivers.
+        raise Http404
     patients = list_clinic_patients_for(request.user).order_by("name")
-    query = request.GET.get("q", "").strip()
+    # Bounded, and without the NUL character PostgreSQL refuses in text.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     if query:
         patients = patients.filter(Q(name__icontains=query) | Q(email__icontains=query))
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
@@ -117,7 +123,7 @@ def clinic_audit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
 def patient_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     clinics = list_clinics_for(request.user)
     if not clinics.exists():
-        return render(request, "404.html", status=404)
+        raise Http404
     form = EnrolPatientForm(request.POST or None, clinics=clinics)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -176,6 +182,16 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     )
 
 
+def audit_staff_read(
+    request: AuthenticatedHttpRequest, patient: Patient, action: str, subject_code: UUID | None = None
+) -> None:
+    """Clinic staff reading a patient's data leave a trace; the patient and caregivers do not."""
+    if request.method == "GET" and services.is_staff_of(request.user, patient.clinic):
+        services.record_audit(
+            actor=request.user, action=action, patient=patient, subject_code=subject_code, request=request
+        )
+
+
 def patient_guides(
     request: AuthenticatedHttpRequest, patient: Patient, *, staff: bool
 ) -> list[dict[str, str]]:
@@ -192,7 +208,7 @@ def patient_guides(
 def patient_reinvite(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     patient = access_clinic_patient(request.user, code)
     try:
-        services.invite_patient(patient=patient, by=request.user)
+        services.invite_patient(patient=patient, by=request.user, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -214,6 +230,9 @@ def visit_form_page(
         else {"status": InjectionVisit.Status.SCHEDULED}
     )
     form = VisitForm(request.POST or None, initial=initial)
+    audit_staff_read(
+        request, patient, "visit.viewed" if visit else "patient.visit_form_viewed", visit and visit.code
+    )
     if request.method == "POST" and form.is_valid():
         try:
             if visit:
@@ -244,6 +263,7 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
     patient = access_patient(request.user, code, manage=True)
     ask_consent = patient.user_id != request.user.pk
     form = CaregiverInviteForm(request.POST or None, ask_consent=ask_consent)
+    audit_staff_read(request, patient, "patient.caregiver_form_viewed")
     if request.method == "POST" and form.is_valid():
         try:
             services.invite_caregiver(patient=patient, by=request.user, request=request, **form.cleaned_data)
@@ -265,6 +285,7 @@ def caregiver_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
         "gets_reminders": link.gets_reminders,
     }
     form = CaregiverRoleForm(request.POST or None, initial=initial)
+    audit_staff_read(request, link.patient, "caregiver.viewed", link.code)
     if request.method == "POST" and form.is_valid():
         try:
             services.change_caregiver_role(link=link, by=request.user, request=request, **form.cleaned_data)
@@ -294,9 +315,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponseBase:
         except services.InvitationError as error:
             return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
         if user is None:
-            return perform_login(
-                request, Login(user=accepted.user, redirect_url="/", email=accepted.user.email)
-            )
+            return perform_login(request, accepted.user, redirect_url="/", email=accepted.user.email)
         messages.success(request, _("Welcome. Your account is linked."))
         return redirect("home")
     try:

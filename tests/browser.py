@@ -77,18 +77,22 @@ def horizontal_overflow(page: Page) -> int:
 
 
 def sign_in(page: Page, live_server_url: str, user: Any) -> None:
-    """Give the page's browser a signed-in session for ``user`` (no sign-in form, no code)."""
+    """Give the page's browser a signed-in session for ``user`` (no sign-in form; staff pass
+    their authenticator as in tests.helpers.log_in)."""
     from urllib.parse import urlparse
 
+    from django.conf import settings
     from django.test import Client
 
+    from tests.helpers import log_in
+
     client = Client()
-    client.force_login(user)
+    log_in(client, user)
     page.context.add_cookies(
         [
             {
-                "name": "sessionid",
-                "value": client.cookies["sessionid"].value,
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
                 "domain": urlparse(live_server_url).hostname,
                 "path": "/",
             }

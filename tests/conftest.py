@@ -4,15 +4,19 @@ The people: a patient and another patient at the same clinic; a caregiver with a
 active link and one whose link was revoked; a clinician and an admin of the clinic;
 a clinician of another clinic; and the anonymous visitor."""
 
+import importlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from portal.models import (
@@ -28,8 +32,8 @@ from portal.models import (
 # Playwright's sync API runs an event loop in this thread; the ORM must still work.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Chromium fixtures for the tests marked "browser".
-pytest_plugins = ["tests.browser"]
+
+pytest_plugins = ["tests.browser", "tests.processes"]
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +68,42 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fixed = Clock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
     monkeypatch.setattr(timezone, "now", lambda: fixed.now)
     return fixed
+
+
+def commits_for_real(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or bool(marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)))
+    )
+
+
+@pytest.fixture(autouse=True)
+def clean_slate_after_commits(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
+    """After a test that commits, pytest-django flushes the tables. Two things it misses:
+
+    - the shared cache's table is no model's, so rate limits and used codes would carry over
+      to the next test: it is cleared here;
+    - on SQLite the flush is a DELETE, which the audit log's append-only trigger refuses
+      (PostgreSQL flushes with TRUNCATE, which it allows): so this flushes first, with the
+      triggers lifted for the flush only. This teardown runs before pytest-django's, which
+      then finds the tables empty."""
+    yield
+    if not commits_for_real(request):
+        return
+    with django_db_blocker.unblock():
+        cache.clear()
+        if connection.vendor != "sqlite":
+            return
+        guards = importlib.import_module("portal.migrations.0006_database_guards")
+        with connection.cursor() as cursor:
+            for statement in guards.SQLITE_REVERSE:
+                cursor.execute(statement)
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        with connection.cursor() as cursor:
+            for statement in guards.SQLITE:
+                cursor.execute(statement)
 
 
 @pytest.fixture
@@ -118,7 +158,7 @@ def make_visit() -> Callable[..., InjectionVisit]:
             patient=patient, started_on=local_date
         )
         return InjectionVisit.objects.create(
-            course=course, local_date=local_date, local_time=local_time, **extra
+            course=course, patient=patient, local_date=local_date, local_time=local_time, **extra
         )
 
     return make

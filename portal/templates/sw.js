@@ -1,7 +1,10 @@
 // Home Care Companion service worker (rendered by portal/pwa.py; the static export
 // writes its own copy). Guide pages the reader opens are kept for offline use:
 // network first, the saved copy when there is no network, else an offline page.
-// Only the public guide and static files are cached, never pages with patient data.
+// Only the public guide and static files are kept, and only responses the server marked
+// "Cache-Control: public": a page for a signed-in person (their menu, their clinic) is
+// never kept; for them the public version of the same page is fetched, without cookies,
+// and kept instead. Signing out clears everything (Clear-Site-Data).
 "use strict";
 
 const CONFIG = {{ config|safe }};
@@ -15,7 +18,8 @@ const at = (path) => new URL(path, BASE).href;
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      .then((cache) => cache.addAll(CONFIG.precache.map(at)))
+      // Without cookies: the offline page must be the public one, whoever installs the worker.
+      .then((cache) => cache.addAll(CONFIG.precache.map((path) => new Request(at(path), { credentials: "omit" }))))
       .then(() => self.skipWaiting()),
   );
 });
@@ -42,16 +46,33 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match(request).then((saved) => saved || Response.error())));
   } else if (GUIDE.test(path) && !url.search) {
     // A page printed for one patient (?for=...) is not kept.
-    event.respondWith(networkFirst(request).catch(() => offlinePage(path)));
+    event.respondWith(networkFirst(request, event).catch(() => offlinePage(path)));
   }
 });
 
-async function networkFirst(request) {
+function isPublic(response) {
+  if (!CONFIG.requirePublic) {
+    return true; // The static export: every file is the public guide.
+  }
+  const control = (response.headers.get("Cache-Control") || "").toLowerCase();
+  return /(^|[\s,])public([\s,]|$)/.test(control) && !/private|no-store/.test(control);
+}
+
+async function keep(url, response) {
+  if (response.ok && response.type === "basic" && isPublic(response)) {
+    const cache = await caches.open(PAGES_CACHE);
+    await cache.put(url, response);
+  }
+}
+
+async function networkFirst(request, event) {
   try {
     const response = await fetch(request);
-    if (response.ok && !(response.headers.get("Cache-Control") || "").includes("no-store")) {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(request, response.clone());
+    if (isPublic(response)) {
+      await keep(request.url, response.clone());
+    } else if (response.ok) {
+      // A signed-in reader's page: keep the public version of it instead.
+      event.waitUntil(fetch(request.url, { credentials: "omit" }).then((copy) => keep(request.url, copy)).catch(() => {}));
     }
     return response;
   } catch (error) {

@@ -15,6 +15,7 @@ from education import views
 from education.catalog import Catalog, load_catalog
 from portal.models import CaregiverLink, Clinic, Patient, User
 from tests.education.sections import counted
+from tests.helpers import log_in
 
 # Pages read translation review state from the database.
 pytestmark = pytest.mark.django_db
@@ -189,7 +190,7 @@ def test_anonymous_reader_is_told_to_call_the_number_they_were_given(client: Cli
 
 
 def test_signed_in_patient_sees_their_clinic_numbers(client: Client, patient: Patient) -> None:
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.get("/en/guide/when-to-call/")
     page = response.content.decode()
     assert TEL_DAY in page and TEL_NIGHT in page
@@ -198,7 +199,7 @@ def test_signed_in_patient_sees_their_clinic_numbers(client: Client, patient: Pa
 
 
 def test_caregiver_sees_the_clinic_numbers_in_their_language(client: Client, caregiver: User) -> None:
-    client.force_login(caregiver)
+    log_in(client, caregiver)
     page = get(client, "/ar/guide/when-to-call/")
     assert TEL_DAY in page and TEL_NIGHT in page
     assert '<div class="clinic-phones call-box" lang="ar" dir="rtl">' in page
@@ -212,20 +213,20 @@ def test_caregiver_of_patients_at_two_clinics_gets_the_generic_sentence(
     link_caregiver: Callable[..., CaregiverLink],
 ) -> None:
     link_caregiver(make_patient(other_clinic, "south.patient@example.test"), caregiver.email)
-    client.force_login(caregiver)
+    log_in(client, caregiver)
     page = get(client, "/en/guide/when-to-call/")
     assert GENERIC in page and "tel:" not in page
 
 
 def test_revoked_caregiver_gets_the_generic_sentence(client: Client, revoked_caregiver: User) -> None:
-    client.force_login(revoked_caregiver)
+    log_in(client, revoked_caregiver)
     assert GENERIC in get(client, "/en/guide/when-to-call/")
 
 
 def test_clinician_prints_a_handout_for_their_patient(
     client: Client, clinician: User, patient: Patient
 ) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     page = get(client, f"/en/guide/dressing-care/?for={patient.code}")
     assert TEL_DAY in page and TEL_NIGHT in page
     page = get(client, f"/es/guide/when-to-call/?for={patient.code}")
@@ -238,15 +239,15 @@ def test_printing_for_a_patient_outside_scope_is_404(
     client: Client, reader: str, other_patient: Patient, patient: Patient, request: pytest.FixtureRequest
 ) -> None:
     if reader == "other_clinician":
-        client.force_login(request.getfixturevalue("other_clinician"))
+        log_in(client, request.getfixturevalue("other_clinician"))
     elif reader == "patient_user":
-        client.force_login(patient.user)
+        log_in(client, patient.user)
     get(client, f"/en/guide/when-to-call/?for={other_patient.code}", 404)
 
 
 @pytest.mark.parametrize("value", ["not-a-uuid", str(uuid4())])
 def test_printing_for_an_unknown_patient_is_404(client: Client, clinician: User, value: str) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     get(client, f"/en/guide/when-to-call/?for={value}", 404)
 
 
@@ -270,14 +271,14 @@ def test_public_pages_say_your_local_emergency_number(client: Client) -> None:
 
 def test_a_patient_sees_their_clinics_emergency_number(client: Client, patient: Patient) -> None:
     Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="112")
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     page = get(client, "/en/guide/when-to-call/")
     assert page.count('For emergency care, call <a href="tel:112" dir="ltr">112</a>.') == 2
     assert "your local emergency number" not in page
 
 
 def test_a_clinic_without_an_emergency_number_says_the_local_one(client: Client, patient: Patient) -> None:
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     assert get(client, "/en/guide/when-to-call/").count(LOCAL_EMERGENCY) == 2
 
 
@@ -285,13 +286,13 @@ def test_the_printed_handout_carries_the_emergency_number(
     client: Client, clinician: User, patient: Patient
 ) -> None:
     Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="999")
-    client.force_login(clinician)
+    log_in(client, clinician)
     page = get(client, f"/en/guide/when-to-call/?for={patient.code}")
     assert '<a href="tel:999" dir="ltr">999</a>' in page
 
 
 def test_the_review_view_keeps_the_source_marks(client: Client, clinician: User) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     page = get(client, "/translations/when-to-call/ar/")
     assert '<bdi class="src" dir="ltr">[R16]</bdi>' in page
     assert '<bdi class="src" dir="ltr">[R32, R21, R42]</bdi>' in page  # from the English side

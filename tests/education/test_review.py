@@ -11,6 +11,7 @@ from django.urls import reverse
 from education import review, views
 from education.catalog import load_catalog
 from education.models import TranslationReview
+from tests.helpers import log_in
 
 CATALOG = load_catalog()
 NOT_REVIEWED = '<p class="notice not-reviewed" role="note">'
@@ -64,7 +65,7 @@ def test_patients_see_an_unreviewed_translation_marked(client: Client, db) -> No
 
 
 def test_a_clinician_reviews_a_translation(client: Client, clinician) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     assert client.get(review_url()).status_code == 200
     # Without the confirmation nothing is recorded.
     client.post(review_url(), {})
@@ -80,13 +81,58 @@ def test_a_clinician_reviews_a_translation(client: Client, clinician) -> None:
     )
     assert record.reviewed_by == clinician
     assert record.digest == module.documents["es"].digest
+    assert record.clinic == clinician.memberships.get().clinic
+
+
+def test_a_review_counts_for_the_reviewing_clinics_patients_only(
+    client: Client, clinician, patient, make_clinic, make_patient
+) -> None:
+    elsewhere = make_patient(make_clinic("South Clinic"), "south.patient@example.test")
+    log_in(client, clinician)
+    client.post(review_url(), {"confirm": "on"})
+    # The clinic's own patient reads it as reviewed …
+    log_in(client, patient.user)
+    assert NOT_REVIEWED not in client.get("/es/guide/dressing-care/").text
+    assert NOT_REVIEWED in client.get("/fr/guide/dressing-care/").text
+    # … another clinic's patient and the public still read the notice, and the other
+    # clinic's list does not show this clinician as its reviewer.
+    log_in(client, elsewhere.user)
+    assert NOT_REVIEWED in client.get("/es/guide/dressing-care/").text
     client.logout()
-    assert NOT_REVIEWED not in client.get("/es/guide/dressing-care/").content.decode()
-    assert NOT_REVIEWED in client.get("/fr/guide/dressing-care/").content.decode()
+    assert NOT_REVIEWED in client.get("/es/guide/dressing-care/").text
+
+
+def test_another_clinics_list_does_not_show_the_review(client: Client, clinician, other_clinician) -> None:
+    log_in(client, clinician)
+    client.post(review_url(), {"confirm": "on"})
+    log_in(client, other_clinician)
+    page = client.get(reverse("translation-list")).text
+    assert clinician.email not in page
+
+
+def test_a_site_reviewers_review_counts_for_everyone(client: Client, make_user) -> None:
+    from django.contrib.auth.models import Permission
+
+    reviewer = make_user("reviewer@example.test", password="correct horse battery", is_staff=True)
+    reviewer.user_permissions.add(Permission.objects.get(codename="add_translationreview"))
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(reviewer, generate_totp_secret())
+    log_in(client, reviewer)
+    assert client.post(review_url(), {"confirm": "on"}).status_code == 302
+    assert TranslationReview.objects.get().clinic is None
+    client.logout()
+    assert NOT_REVIEWED not in client.get("/es/guide/dressing-care/").text
+
+
+def test_a_bad_clinic_value_is_a_404_not_an_error(client: Client, clinic_admin) -> None:
+    log_in(client, clinic_admin)
+    for value in ("not-a-uuid", "", "00000000-0000-0000-0000-000000000000"):
+        assert client.post(reverse("translation-list"), {"clinic": value}).status_code == 404
 
 
 def test_a_changed_translation_needs_a_new_review(client: Client, clinician, monkeypatch) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     client.post(review_url(), {"confirm": "on"})
     module = CATALOG.get("dressing-care")
     edited = replace(
@@ -104,7 +150,7 @@ def test_a_changed_translation_needs_a_new_review(client: Client, clinician, mon
 def test_patients_and_caregivers_cannot_review(request, client: Client, persona) -> None:
     person = request.getfixturevalue(persona)
     user = person if hasattr(person, "email") and not hasattr(person, "clinic") else person.user
-    client.force_login(user)
+    log_in(client, user)
     assert client.get(reverse("translation-list")).status_code == 404
     assert client.post(review_url(), {"confirm": "on"}).status_code == 404
     assert not TranslationReview.objects.exists()
@@ -114,7 +160,7 @@ def test_an_out_of_date_translation_shows_as_such_and_cannot_be_reviewed(
     client: Client, clinician, monkeypatch
 ):
     stale_catalog(monkeypatch)
-    client.force_login(clinician)
+    log_in(client, clinician)
     listing = client.get(reverse("translation-list")).content.decode()
     version = CURRENT.get("side-effects").version
     assert f"Made from English version {version}; English is now version {version + 1}." in listing
@@ -144,23 +190,23 @@ def test_report_passes_when_nothing_is_stale(db) -> None:
 def test_clinic_may_show_only_reviewed_translations(client: Client, clinic, clinic_admin, patient) -> None:
     patient.user.language = "es"
     patient.user.save(update_fields=["language"])
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     client.post(reverse("translation-list"), {"clinic": str(clinic.code), "reviewed_only": "on"})
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     page = client.get("/es/guide/dressing-care/").content.decode()
     assert "<h1>Caring for your dressing</h1>" in page  # English, with a notice
     assert 'class="notice fallback"' in page
     # Once reviewed, the Spanish page is shown.
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     client.post(review_url(), {"confirm": "on"})
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     page = client.get("/es/guide/dressing-care/").content.decode()
     assert "<h1>Caring for your dressing</h1>" not in page
     assert NOT_REVIEWED not in page
 
 
 def test_only_clinic_admins_change_the_setting(client: Client, clinic, clinician) -> None:
-    client.force_login(clinician)
+    log_in(client, clinician)
     response = client.post(reverse("translation-list"), {"clinic": str(clinic.code), "reviewed_only": "on"})
     assert response.status_code == 404
     assert not review.reviewed_only(clinic)

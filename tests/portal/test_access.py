@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from portal.models import CaregiverLink, Patient
 from portal.queries import list_managed_patients_for, list_patients_for
+from tests.helpers import log_in
 
 PERSONAS = [
     "patient",
@@ -40,6 +41,7 @@ def world(
         "patient": patient,
         "visit": visit,
         "link": CaregiverLink.objects.get(caregiver=caregiver, patient=patient),
+        "revoked_link": CaregiverLink.objects.get(caregiver=revoked_caregiver, patient=patient),
         "users": {
             "patient": patient.user,
             "other_patient": other_patient.user,
@@ -56,7 +58,7 @@ def world(
 def client_for(world, persona: str) -> Client:
     client = Client()
     if world["users"][persona] is not None:
-        client.force_login(world["users"][persona])
+        log_in(client, world["users"][persona])
     return client
 
 
@@ -69,11 +71,18 @@ MATRIX = [
     ("get", "caregiver-invite", "patient", {"patient", "clinician", "clinic_admin"}),
     ("post", "caregiver-revoke", "link", {"patient", "caregiver", "clinician", "clinic_admin"}),
     ("post", "patient-reinvite", "patient", {"clinician", "clinic_admin"}),
+    ("get", "caregiver-edit", "link", {"patient", "caregiver", "clinician", "clinic_admin"}),
+    # A revoked link is gone for its caregiver (the patient and the clinic keep its history).
+    ("get", "caregiver-edit", "revoked_link", {"patient", "clinician", "clinic_admin"}),
+    ("post", "caregiver-edit", "revoked_link", {"patient", "clinician", "clinic_admin"}),
+    ("post", "caregiver-revoke", "revoked_link", {"patient", "clinician", "clinic_admin"}),
 ]
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize(("method", "name", "target", "allowed"), MATRIX, ids=[row[1] for row in MATRIX])
+@pytest.mark.parametrize(
+    ("method", "name", "target", "allowed"), MATRIX, ids=[f"{row[0]}-{row[1]}-{row[2]}" for row in MATRIX]
+)
 def test_access_matrix(world, persona, method, name, target, allowed):
     client = client_for(world, persona)
     url = reverse(name, args=[world[target].code])
@@ -87,6 +96,34 @@ def test_access_matrix(world, persona, method, name, target, allowed):
             assert not response["Location"].startswith(reverse("account_login"))
     else:
         assert response.status_code == 404
+
+
+def test_a_revoked_caregiver_cannot_change_their_old_link(world):
+    link = world["revoked_link"]
+    response = client_for(world, "revoked_caregiver").post(
+        reverse("caregiver-edit", args=[link.code]), {"gets_reminders": "on", "handles_dressings": "on"}
+    )
+    assert response.status_code == 404
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.REVOKED
+
+
+CLINIC_PAGES = [
+    ("patient-list", None),
+    ("patient-enrol", None),
+    ("translation-list", None),
+    ("clinic-audit", "clinic"),
+    ("clinic-reminder-settings", "clinic"),
+]
+
+
+@pytest.mark.parametrize("persona", ["patient", "other_patient", "caregiver", "revoked_caregiver"])
+def test_clinic_pages_do_not_exist_for_patients_and_caregivers(world, clinic, persona):
+    client = client_for(world, persona)
+    for name, target in CLINIC_PAGES:
+        url = reverse(name, args=[clinic.code] if target else [])
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {"clinic": str(clinic.code)}).status_code == 404, url
 
 
 def test_revoked_link_changes_nothing_for_outsiders(world):
@@ -176,7 +213,7 @@ def test_patient_page_says_where_today_is_in_the_dressing_period(client, patient
     today = timezone.localdate()
     make_visit(patient, today - timedelta(days=2), status="done")
     make_visit(patient, today + timedelta(days=12))
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     html = client.get(reverse("patient-detail", args=[patient.code])).content.decode()
     assert "2 days since the treatment on" in html
     assert "Keep the dressings on for at least 7 days after each treatment" in html

@@ -11,6 +11,7 @@ from portal import services
 from portal.models import DressingLogEntry, Reminder
 from portal.reminders import replan_patient, send_due_reminders
 from portal.reminders.texts import render_reminder
+from tests.helpers import log_in
 
 # Visit 1 March 10:00 UTC; 7 dressing days; the review is due 8 March 09:00 UTC.
 VISIT_DAY = date(2026, 3, 1)
@@ -35,7 +36,7 @@ def pending_days(patient, rule):
 
 
 def test_the_review_page_offers_the_two_answers(client, patient, review):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     page = client.get(reverse("reminder-detail", args=[review.code])).text
     assert "All sites are dry" in page and "Still weeping or oozing" in page
     assert reverse("reminder-dressing-report", args=[review.code]) in page
@@ -46,7 +47,7 @@ def test_still_weeping_plans_tomorrows_check_and_review_until_dry(
 ):
     helper = link_caregiver(patient, "helper@example.test").caregiver
     replan_patient(patient, now=clock.now)
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     clock.now = datetime(2026, 3, 8, 10, 0, tzinfo=UTC)
     response = client.post(reverse("reminder-dressing-report", args=[review.code]), {"kind": "weeping"})
     assert response.status_code == 302
@@ -68,7 +69,7 @@ def test_still_weeping_plans_tomorrows_check_and_review_until_dry(
     send_due_reminders(now=due)
     follow_up = Reminder.objects.get(recipient=helper, rule="dressing_review", day=date(2026, 3, 9))
     assert "It is 8 days since the last treatment." in render_reminder(follow_up).body
-    client.force_login(helper)
+    log_in(client, helper)
     clock.now = datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
     client.post(reverse("reminder-dressing-report", args=[follow_up.code]), {"kind": "dry"})
     assert pending_days(patient, "dressing_review") == []
@@ -93,7 +94,7 @@ def test_the_last_follow_up_says_to_call_the_care_team(patient, review, clock):
 
 
 def test_only_the_two_answers_and_only_on_dressing_reminders(client, patient, review, make_visit):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     url = reverse("reminder-dressing-report", args=[review.code])
     response = client.post(url, {"kind": "changed"}, follow=True)
     assert "Choose one of the two answers." in response.text
@@ -109,7 +110,7 @@ def test_only_the_two_answers_and_only_on_dressing_reminders(client, patient, re
 def test_nobody_else_answers_for_a_reminder(client, patient, other_patient, clinician, review):
     url = reverse("reminder-dressing-report", args=[review.code])
     for outsider in (other_patient.user, clinician):
-        client.force_login(outsider)
+        log_in(client, outsider)
         assert client.post(url, {"kind": "weeping"}).status_code == 404
     assert not DressingLogEntry.objects.exists()
 

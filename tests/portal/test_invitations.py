@@ -3,12 +3,12 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import services
 from portal.models import CaregiverLink, Invitation, Patient, User
+from tests.helpers import deliver_emails, log_in
 
 
 def invitation_path(message) -> str:
@@ -17,14 +17,14 @@ def invitation_path(message) -> str:
     return match.group(1)
 
 
-# Invitation emails leave only after commit, so these tests commit for real.
+# Invitations commit for real: the worker sends their emails from the outbox afterwards.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def enrolled(client, clinician, clinic):
     """A patient enrolled through the clinic's page; returns the emailed link."""
-    client.force_login(clinician)
+    log_in(client, clinician)
     response = client.post(
         reverse("patient-enrol"),
         {
@@ -37,11 +37,11 @@ def enrolled(client, clinician, clinic):
     )
     assert response.status_code == 302
     client.logout()
-    return invitation_path(mail.outbox[-1])
+    return invitation_path(deliver_emails()[-1])
 
 
 def test_enrolment_emails_an_invitation_without_health_details(enrolled):
-    message = mail.outbox[-1]
+    message = deliver_emails()[-1]
     assert message.to == ["rosa@example.test"]
     text = (message.subject + message.body + message.alternatives[0][0]).lower()
     for word in ("north clinic", "cancer", "melanoma", "virus", "t-vec", "imlygic", "talimogene"):
@@ -98,7 +98,7 @@ def test_refusal_is_translated(client, enrolled):
 
 
 def test_invitation_for_someone_else_is_refused_while_signed_in(client, enrolled, other_patient):
-    client.force_login(other_patient.user)
+    log_in(client, other_patient.user)
     response = client.post(enrolled)
     assert response.status_code == 400
     assert Patient.objects.get(email="rosa@example.test").user is None
@@ -106,16 +106,16 @@ def test_invitation_for_someone_else_is_refused_while_signed_in(client, enrolled
 
 def test_a_new_invitation_replaces_the_old_one(client, clinician, enrolled):
     patient = Patient.objects.get(email="rosa@example.test")
-    client.force_login(clinician)
+    log_in(client, clinician)
     client.post(reverse("patient-reinvite", args=[patient.code]))
     client.logout()
-    fresh = invitation_path(mail.outbox[-1])
+    fresh = invitation_path(deliver_emails()[-1])
     assert client.post(enrolled).status_code == 400
     assert client.post(fresh).status_code == 302
 
 
 def test_patient_invites_a_caregiver_who_accepts(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.post(
         reverse("caregiver-invite", args=[patient.code]),
         {"email": "helper@example.test", "name": "Sam", "handles_dressings": "on", "gets_reminders": "on"},
@@ -125,7 +125,7 @@ def test_patient_invites_a_caregiver_who_accepts(client, patient):
     assert link.status == CaregiverLink.Status.INVITED
     assert link.consent_recorded_by == patient.user
     client.logout()
-    path = invitation_path(mail.outbox[-1])
+    path = invitation_path(deliver_emails()[-1])
     assert client.post(path).status_code == 302
     link.refresh_from_db()
     assert link.status == CaregiverLink.Status.ACTIVE
@@ -134,7 +134,7 @@ def test_patient_invites_a_caregiver_who_accepts(client, patient):
 
 
 def test_staff_must_confirm_patient_consent(client, clinician, patient):
-    client.force_login(clinician)
+    log_in(client, clinician)
     url = reverse("caregiver-invite", args=[patient.code])
     response = client.post(url, {"email": "helper@example.test"})
     assert response.status_code == 200
@@ -145,7 +145,7 @@ def test_staff_must_confirm_patient_consent(client, clinician, patient):
 
 
 def test_pregnant_caregiver_cannot_be_a_dressing_handler(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.post(
         reverse("caregiver-invite", args=[patient.code]),
         {"email": "helper@example.test", "handles_dressings": "on", "pregnant_or_immunocompromised": "on"},
@@ -157,7 +157,7 @@ def test_pregnant_caregiver_cannot_be_a_dressing_handler(client, patient):
 
 def test_revoking_withdraws_a_pending_invitation(client, patient):
     link = services.invite_caregiver(patient=patient, by=patient.user, email="helper@example.test")
-    path = invitation_path(mail.outbox[-1])
+    path = invitation_path(deliver_emails()[-1])
     services.revoke_caregiver(link=link, by=patient.user)
     response = client.post(path)
     assert response.status_code == 400
@@ -169,7 +169,7 @@ def test_revoking_withdraws_a_pending_invitation(client, patient):
 
 def test_revoked_caregiver_loses_access(client, patient, caregiver):
     link = CaregiverLink.objects.get(caregiver=caregiver)
-    client.force_login(caregiver)
+    log_in(client, caregiver)
     assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 200
     client.post(reverse("caregiver-revoke", args=[link.code]))
     assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 404
@@ -178,7 +178,7 @@ def test_revoked_caregiver_loses_access(client, patient, caregiver):
 def test_staff_actions_on_patients_are_audited(client, clinician, patient):
     from portal.models import AuditEvent
 
-    client.force_login(clinician)
+    log_in(client, clinician)
     client.get(reverse("patient-detail", args=[patient.code]))
     event = AuditEvent.objects.get(action="patient.viewed")
     assert event.actor == clinician

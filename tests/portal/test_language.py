@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from portal.middleware import LocaleMiddleware
+from tests.helpers import log_in
 
 
 def test_signed_in_user_reads_in_their_saved_language(client, patient):
     patient.user.language = "de"
     patient.user.save(update_fields=["language"])
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     html = client.get(reverse("patient-detail", args=[patient.code]), headers={"accept-language": "fr"})
     assert 'lang="de"' in html.content.decode()
 
@@ -44,7 +45,7 @@ def test_signed_in_user_reads_times_in_their_own_zone(patient):
 
 
 def test_switching_language_is_kept_on_the_account(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.post(reverse("language"), {"language": "ar", "next": reverse("home")})
     assert response.status_code == 302
     patient.refresh_from_db()
@@ -67,7 +68,7 @@ def test_switcher_names_each_language_in_itself(client, db):
 
 
 def test_unknown_language_or_foreign_redirect_changes_nothing(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.post(reverse("language"), {"language": "xx", "next": "https://evil.example/"})
     assert response["Location"] == "/"
     patient.user.refresh_from_db()

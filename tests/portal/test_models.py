@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from portal.models import CaregiverLink, Clinic, Patient, TreatmentCourse
+from portal.models import CaregiverLink, Clinic, InjectionVisit, Patient, TreatmentCourse
 
 
 def test_one_active_link_per_patient_and_caregiver(patient, caregiver):
@@ -66,11 +66,12 @@ def test_course_cannot_end_before_it_starts(patient):
         )
 
 
-def test_visit_patient_comes_from_its_course(patient, other_patient, make_visit):
+def test_a_visit_belongs_to_the_patient_of_its_course(patient, other_patient, make_visit):
     visit = make_visit(patient, date(2026, 5, 1))
-    # There is no separate patient column to disagree with the course.
-    assert not any(field.name == "patient" for field in visit._meta.get_fields())
-    assert visit.course.patient == patient
+    assert visit.patient == visit.course.patient == patient
+    # The database refuses a visit that names another patient than its course's.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        InjectionVisit.objects.filter(pk=visit.pk).update(patient=other_patient)
 
 
 def test_emails_are_unique_whatever_the_case(make_user):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from portal import push
 from portal.models import PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from tests.helpers import log_in
 from tests.portal.test_reminder_channels import Browser, PushService, b64u
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -75,7 +76,7 @@ def vapid_key(settings):
 
 def post_subscription(client, user, endpoint: str, browser: Browser | None = None):
     browser = browser or Browser()
-    client.force_login(user)
+    log_in(client, user)
     return client.post(
         reverse("api-push-subscriptions"),
         {"endpoint": endpoint, "keys": {"p256dh": browser.p256dh, "auth": b64u(browser.auth)}},

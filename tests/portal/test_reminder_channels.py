@@ -23,6 +23,7 @@ from py_vapid import Vapid02
 from portal import push
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from tests.helpers import log_in
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -171,7 +172,7 @@ class Browser:
 
 
 def subscribe(client, user, endpoint: str, browser: Browser):
-    client.force_login(user)
+    log_in(client, user)
     response = client.post(
         reverse("api-push-subscriptions"),
         {"endpoint": endpoint, "keys": {"p256dh": browser.p256dh, "auth": b64u(browser.auth)}},
@@ -266,7 +267,7 @@ def test_each_device_gets_its_own_push(client, push_service, vapid_key, planned,
 
 
 def test_public_key_is_served_to_the_app(client, patient, vapid_key):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.get(reverse("api-push-key"))
     assert response.status_code == 200
     key = base64.urlsafe_b64decode(response.json()["public_key"] + "==")
@@ -281,7 +282,7 @@ def test_the_api_needs_a_signed_in_user(client):
 
 
 def test_subscriptions_must_use_https_outside_loopback(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.post(
         reverse("api-push-subscriptions"),
         {"endpoint": "http://10.0.0.5/push", "keys": {"p256dh": "x", "auth": "y"}},
@@ -298,7 +299,7 @@ def test_a_user_can_remove_only_their_own_subscription(client, patient, caregive
     theirs = PushSubscription.objects.create(
         user=caregiver, endpoint="https://push.example/2", p256dh="a", auth="b"
     )
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     assert client.delete(reverse("api-push-subscription", args=[theirs.code])).status_code == 404
     assert client.delete(reverse("api-push-subscription", args=[mine.code])).status_code == 204
     assert list(PushSubscription.objects.all()) == [theirs]

@@ -11,6 +11,7 @@ from portal.models import AuditEvent, CalendarFeed, ClinicReminderSettings, Deli
 from portal.reminders import replan_patient, send_due_reminders
 from portal.reminders.planning import Audience, Rule
 from portal.reminders.texts import render_reminder
+from tests.helpers import log_in
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -123,7 +124,7 @@ def test_dressing_texts_keep_the_label_minimum_and_the_weeping_rule(patient, mak
 
 
 def test_inbox_lists_delivered_reminders_and_marks_them_read(client, patient, delivered):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.get(reverse("reminder-list"))
     assert response.status_code == 200
     assert "Your treatment visit is tomorrow" in response.text
@@ -143,7 +144,7 @@ def test_inbox_lists_delivered_reminders_and_marks_them_read(client, patient, de
 
 def test_someone_elses_reminder_is_a_404(client, caregiver, other_patient, delivered, clinician):
     for user in (caregiver, other_patient.user, clinician):
-        client.force_login(user)
+        log_in(client, user)
         assert client.get(reverse("reminder-detail", args=[delivered.code])).status_code == 404
 
 
@@ -153,7 +154,7 @@ def test_a_revoked_caregiver_no_longer_reads_old_reminders(client, patient, link
     replan_patient(patient, now=PLANNED_AT)
     send_due_reminders(now=datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
     reminder = Reminder.objects.get(recipient=link.caregiver, rule="dressing_check", day=date(2026, 3, 10))
-    client.force_login(link.caregiver)
+    log_in(client, link.caregiver)
     assert client.get(reverse("reminder-detail", args=[reminder.code])).status_code == 200
     services.revoke_caregiver(link=link, by=patient.user)
     assert client.get(reverse("reminder-detail", args=[reminder.code])).status_code == 404
@@ -163,7 +164,7 @@ def test_a_revoked_caregiver_no_longer_reads_old_reminders(client, patient, link
 
 
 def test_patient_changes_time_quiet_hours_channels_and_discretion(client, patient):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     assert client.get(reverse("reminder-settings")).status_code == 200
     response = client.post(
         reverse("reminder-settings"),
@@ -194,14 +195,14 @@ def test_inbox_queries_do_not_grow_with_reminders(client, patient, make_visit, d
     for day in range(9, 14):
         send_due_reminders(now=datetime(2026, 3, day, 11, 0, tzinfo=UTC))
     assert Reminder.objects.filter(status="sent").count() > 5
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     client.get(reverse("reminder-list"))
     with django_assert_num_queries(5):  # the same few queries however many reminders
         assert client.get(reverse("reminder-list")).status_code == 200
 
 
 def test_half_quiet_hours_are_refused(client, caregiver):
-    client.force_login(caregiver)
+    log_in(client, caregiver)
     response = client.post(
         reverse("reminder-settings"), {"time_zone": "UTC", "reminder_time": "08:00", "quiet_start": "22:00"}
     )
@@ -213,7 +214,7 @@ def test_half_quiet_hours_are_refused(client, caregiver):
 
 
 def feed_of(client, user):
-    client.force_login(user)
+    log_in(client, user)
     client.post(reverse("calendar-rotate"))
     return CalendarFeed.objects.get(user=user)
 
@@ -294,7 +295,7 @@ def test_clinic_sees_what_was_sent_and_what_failed(client, clinician, patient, d
     Delivery.objects.filter(reminder=delivered, channel="email").update(
         status="failed", error="email-unreachable", attempts=5
     )
-    client.force_login(clinician)
+    log_in(client, clinician)
     assert (
         reverse("patient-reminders", args=[patient.code])
         in client.get(reverse("patient-detail", args=[patient.code])).text
@@ -315,7 +316,7 @@ def test_clinic_sees_what_was_sent_and_what_failed(client, clinician, patient, d
 def test_only_staff_of_the_clinic_see_the_log(client, patient, caregiver, other_clinician, delivered):
     url = reverse("patient-reminders", args=[patient.code])
     for user in (patient.user, caregiver, other_clinician):
-        client.force_login(user)
+        log_in(client, user)
         assert client.get(url).status_code == 404
         assert url not in client.get(reverse("patient-detail", args=[patient.code])).text
 
@@ -328,7 +329,7 @@ def test_clinic_admin_switches_a_rule_off_and_reminders_are_replanned(
 ):
     services.add_visit(patient=patient, by=clinician, local_date=date(2026, 3, 6), local_time=time(10, 0))
     url = reverse("clinic-reminder-settings", args=[clinic.code])
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     assert client.get(url).status_code == 200
     response = client.post(
         url,
@@ -349,7 +350,7 @@ def test_clinic_admin_switches_a_rule_off_and_reminders_are_replanned(
 
 
 def test_clinic_settings_refuse_a_short_dressing_period(client, clinic, clinic_admin):
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     response = client.post(
         reverse("clinic-reminder-settings", args=[clinic.code]),
         {"dressing_days": "2", "symptom_days": "3", "default_reminder_time": "09:00"},
@@ -361,7 +362,7 @@ def test_clinic_settings_refuse_a_short_dressing_period(client, clinic, clinic_a
 def test_only_admins_of_the_clinic_change_its_reminders(client, clinic, clinician, other_clinician, patient):
     url = reverse("clinic-reminder-settings", args=[clinic.code])
     for user in (clinician, other_clinician, patient.user):
-        client.force_login(user)
+        log_in(client, user)
         assert client.get(url).status_code == 404
 
 
@@ -369,7 +370,7 @@ def test_only_admins_of_the_clinic_change_its_reminders(client, clinic, clinicia
 
 
 def test_inbox_api_lists_and_marks_read(client, patient, caregiver, delivered):
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     response = client.get(reverse("api-reminder-list"))
     assert response.status_code == 200
     [item] = response.json()["results"]
@@ -380,6 +381,6 @@ def test_inbox_api_lists_and_marks_read(client, patient, caregiver, delivered):
     response = client.post(reverse("api-reminder-read", args=[delivered.code]))
     assert response.status_code == 200 and response.json()["read_at"] is not None
 
-    client.force_login(caregiver)
+    log_in(client, caregiver)
     assert client.get(reverse("api-reminder-list")).json()["results"] == []
     assert client.post(reverse("api-reminder-read", args=[delivered.code])).status_code == 404

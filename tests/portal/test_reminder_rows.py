@@ -9,6 +9,7 @@ from django.utils import timezone
 from portal import services
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from tests.helpers import log_in
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -304,7 +305,7 @@ def test_a_worker_down_past_the_lateness_window_leaves_missed_rows_not_cancelled
     send_due_reminders(now=datetime(2026, 3, 9, 13, 0, tzinfo=UTC))
     row.refresh_from_db()
     assert row.status == Reminder.Status.MISSED
-    client.force_login(clinician)
+    log_in(client, clinician)
     from django.urls import reverse
 
     page = client.get(reverse("patient-reminders", args=[patient.code])).text
@@ -380,7 +381,7 @@ def test_a_caregiver_who_becomes_pregnant_gets_the_safety_reminders(
     services.add_visit(patient=patient, by=clinician, local_date=in_days(5), local_time=time(10, 0))
     pending = rows(patient, recipient=link.caregiver, status=Reminder.Status.PENDING)
     assert set(pending.values_list("rule", flat=True)) == {"dressing_check", "dressing_review"}
-    client.force_login(link.caregiver)
+    log_in(client, link.caregiver)
     url = reverse("caregiver-edit", args=[link.code])
     # Pregnant and still handling dressings is refused, and nothing changes.
     response = client.post(
@@ -404,11 +405,11 @@ def test_only_the_people_around_a_caregiver_change_their_role(
     link = link_caregiver(patient, "helper@example.test")
     url = reverse("caregiver-edit", args=[link.code])
     for outsider in (other_patient.user, other_clinician):
-        client.force_login(outsider)
+        log_in(client, outsider)
         assert client.post(url, {"gets_reminders": ""}).status_code == 404
     link.refresh_from_db()
     assert link.gets_reminders
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     assert client.post(url, {"handles_dressings": "on"}).status_code == 302
     link.refresh_from_db()
     assert not link.gets_reminders

@@ -11,7 +11,8 @@ from portal.reminders import render_reminder
 @pytest.fixture
 def text(patient, make_visit):
     def render(rule: str, audience: str = "patient", language: str = "en") -> str:
-        visit = make_visit(patient, date(2026, 3, 10))
+        # One visit per patient and time: later renders reuse it.
+        visit = patient.visits.first() or make_visit(patient, date(2026, 3, 10))
         patient.user.language = language
         reminder = Reminder(
             recipient=patient.user, patient=patient, visit=visit, rule=rule, audience=audience

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from tests.helpers import log_in
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # The patient's reminders are at 09:00 UTC; the visit is on 10 March at 10:00.
@@ -123,7 +124,7 @@ def test_a_reminder_cancelled_after_the_claim_reaches_no_channel_not_even_the_in
     planned.refresh_from_db()
     assert planned.status == Reminder.Status.CANCELLED
     assert deliveries(planned) == {("inbox", "skipped"), ("email", "skipped")}
-    client.force_login(patient.user)
+    log_in(client, patient.user)
     assert str(planned.code) not in client.get(reverse("reminder-list")).text
     assert client.get(reverse("reminder-detail", args=[planned.code])).status_code == 404
 
@@ -275,7 +276,7 @@ def test_a_delivery_still_retrying_when_too_late_is_missed(planned, settings, cl
     assert (email.status, email.attempts, email.error) == ("missed", 2, "email-unreachable")
     planned.refresh_from_db()
     assert planned.status == Reminder.Status.SENT  # the inbox copy arrived
-    client.force_login(clinician)
+    log_in(client, clinician)
     page = client.get(reverse("patient-reminders", args=[patient.code])).text
     assert "Email: Missed (too late to send): The email server could not be reached." in page
 

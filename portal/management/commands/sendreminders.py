@@ -8,13 +8,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
+from portal import outbox
 from portal.reminders import send_due_reminders
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Send due reminders on every channel; loops until stopped (SIGTERM or Ctrl-C)."
+    help = "Send waiting emails and due reminders on every channel; loops until stopped (SIGTERM or Ctrl-C)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="One pass, then exit.")
@@ -32,25 +33,34 @@ class Command(BaseCommand):
             self.stdout.write("sendreminders: started")
         while True:
             try:
-                done = send_due_reminders(limit=limit)
+                # Emails first: a sign-in code someone is waiting for must not queue behind a
+                # large batch of reminders.
+                done = outbox.send_due_emails()
+                done += send_due_reminders(limit=limit)
             except DatabaseError as error:
                 # The database went away for a moment: wait and try again, do not die.
                 if once:
                     raise
                 logger.error("sendreminders: database error: %s", type(error).__name__)
                 done = Counter()
-            if done["claimed"]:
+            if done["claimed"] or done["emails_claimed"]:
                 summary = ", ".join(f"{key} {value}" for key, value in sorted(done.items()) if value)
                 self.stdout.write(f"sendreminders: {summary}")
             if once or self.stopping:
                 break
             # Like a request boundary: drop connections that broke or outlived their age.
             close_old_connections()
-            if not done["claimed"]:
-                # Sleep in small steps so SIGTERM is honoured promptly.
+            if not done["claimed"] and not done["emails_claimed"]:
+                # Sleep in small steps so SIGTERM is honoured promptly, and wake up early
+                # for a waiting email: someone may be looking at the sign-in page for a code.
                 deadline = time.monotonic() + idle
+                look_for_email = time.monotonic() + settings.EMAIL_POLL_SECONDS
                 while not self.stopping and time.monotonic() < deadline:
                     time.sleep(0.1)
+                    if time.monotonic() >= look_for_email:
+                        if outbox.has_due_emails():
+                            break
+                        look_for_email = time.monotonic() + settings.EMAIL_POLL_SECONDS
             if self.stopping:
                 break
         self.stdout.write("sendreminders: stopped")

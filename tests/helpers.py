@@ -1,0 +1,40 @@
+"""Small helpers the tests share: signing in the way each person does, and the outbox."""
+
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, hotp_value, yield_hotp_counters_from_time
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from portal import outbox
+from portal.queries import must_use_mfa
+
+
+def current_totp(user: Any) -> str:
+    """The code the person's authenticator app shows now."""
+    secret = TOTP(Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)).instance.data["secret"]
+    return f"{hotp_value(secret, next(yield_hotp_counters_from_time())):06d}"
+
+
+def log_in(client: Client, user: Any) -> None:
+    """A session as the person gets one. Staff must also pass their authenticator in the
+    session (portal.middleware.StaffMFAMiddleware): they enter the code their app shows, or
+    a recovery code when that code was already used in this 30-second window."""
+    client.force_login(user)
+    if not must_use_mfa(user):
+        return
+    response = client.post(reverse("mfa_reauthenticate"), {"code": current_totp(user)})
+    if response.status_code != 302:
+        codes = Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).first()
+        recovery = RecoveryCodes(codes) if codes else RecoveryCodes.activate(user)
+        response = client.post(reverse("mfa_reauthenticate"), {"code": recovery.get_unused_codes()[0]})
+    assert response.status_code == 302, response.content.decode()
+
+
+def deliver_emails() -> list[mail.EmailMessage]:
+    """Run the worker's email pass, as sendreminders does, and return what was sent."""
+    outbox.send_due_emails()
+    return mail.outbox

@@ -1,0 +1,172 @@
+"""No input gives a 500: every number and date is bounded and refused in plain words, with
+nothing written (issue 8, point 10)."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from portal.models import ClinicReminderSettings, InjectionVisit, Reminder
+from tests.helpers import log_in
+
+pytestmark = pytest.mark.django_db
+FUZZ = hypothesis_settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("0001-01-01", "Enter a date within the last year."),
+        ("9999-12-31", "Enter a date within the next two years."),
+        (-400, "Enter a date within the last year."),
+        (800, "Enter a date within the next two years."),
+    ],
+)
+def test_visit_dates_far_from_today_are_refused_in_words(client, clinician, patient, when, message):
+    if isinstance(when, int):
+        when = (timezone.localdate() + timedelta(days=when)).isoformat()
+    log_in(client, clinician)
+    response = client.post(
+        reverse("visit-add", args=[patient.code]),
+        {"local_date": when, "local_time": "10:00", "status": "scheduled"},
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert not InjectionVisit.objects.exists()
+
+
+def test_an_old_visit_may_still_be_marked_done(clinician, patient, make_visit):
+    from portal import services
+
+    visit = make_visit(patient, timezone.localdate() - timedelta(days=500))
+    services.change_visit(visit=visit, by=clinician, status=InjectionVisit.Status.DONE)
+    assert InjectionVisit.objects.get().status == "done"
+
+
+@pytest.mark.parametrize(
+    ("days", "message"),
+    [
+        ("32767", "Choose at most 28 days."),
+        ("29", "Choose at most 28 days."),
+        ("6", "at least 7 days"),
+        ("-1", ""),
+    ],
+)
+def test_dressing_days_are_bounded(client, clinic_admin, clinic, patient, make_visit, days, message):
+    make_visit(patient, timezone.localdate() + timedelta(days=3))
+    log_in(client, clinic_admin)
+    response = client.post(
+        reverse("clinic-reminder-settings", args=[clinic.code]),
+        {
+            "visit_reminder_on": "on",
+            "dressing_check_on": "on",
+            "dressing_days": days,
+            "symptom_days": "3",
+            "default_reminder_time": "09:00",
+        },
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert "reminder_settings_" not in response.text  # no constraint names
+    assert not ClinicReminderSettings.objects.exists()
+
+
+def test_a_huge_dressing_period_is_refused_before_anything_is_planned(
+    clinic_admin, clinic, patient, make_visit
+):
+    from django.core.exceptions import ValidationError
+
+    from portal import services
+
+    make_visit(patient, timezone.localdate() + timedelta(days=3))
+    with pytest.raises(ValidationError) as refused:
+        services.update_clinic_reminder_settings(clinic=clinic, by=clinic_admin, dressing_days=32767)
+    assert "Choose at most 28 days." in str(refused.value)
+    assert not Reminder.objects.exists()
+    assert not ClinicReminderSettings.objects.exists()
+
+
+# Signed in once per test, not once per example: the clients below keep their session.
+
+
+@pytest.fixture
+def staff_client(client, clinician):
+    log_in(client, clinician)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, clinic_admin):
+    log_in(client, clinic_admin)
+    return client
+
+
+@pytest.fixture
+def patient_client(client, patient):
+    log_in(client, patient.user)
+    return client
+
+
+@FUZZ
+@given(
+    local_date=st.text(max_size=30) | st.dates().map(date.isoformat),
+    local_time=st.text(max_size=12),
+    status=st.text(max_size=12) | st.sampled_from(["scheduled", "done"]),
+    sites=st.text(max_size=3000),
+)
+@example(local_date="0001-01-01", local_time="00:00", status="scheduled", sites="")
+@example(local_date="9999-12-31", local_time="23:59", status="done", sites="")
+def test_the_visit_form_never_fails(staff_client, patient, local_date, local_time, status, sites):
+    data = {"local_date": local_date, "local_time": local_time, "status": status, "sites": sites}
+    response = staff_client.post(reverse("visit-add", args=[patient.code]), data)
+    assert response.status_code in (200, 302)
+
+
+@FUZZ
+@given(
+    dressing_days=st.integers(min_value=-(2**40), max_value=2**40).map(str) | st.text(max_size=10),
+    symptom_days=st.integers(min_value=-(2**40), max_value=2**40).map(str) | st.text(max_size=10),
+    time=st.text(max_size=10),
+)
+def test_the_clinic_reminder_settings_form_never_fails(
+    admin_client, clinic, dressing_days, symptom_days, time
+):
+    data = {"dressing_days": dressing_days, "symptom_days": symptom_days, "default_reminder_time": time}
+    response = admin_client.post(reverse("clinic-reminder-settings", args=[clinic.code]), data)
+    assert response.status_code in (200, 302)
+    assert "reminder_settings_" not in response.text
+
+
+@FUZZ
+@given(query=st.text(max_size=300), page=st.text(max_size=30))
+@example(query="\x00", page="1")
+def test_the_patient_search_never_fails(staff_client, query, page):
+    assert staff_client.get(reverse("patient-list"), {"q": query, "page": page}).status_code == 200
+
+
+@FUZZ
+@given(
+    name=st.text(max_size=200),
+    email=st.text(max_size=300),
+    language=st.text(max_size=10),
+    zone=st.text(max_size=70),
+)
+def test_the_enrolment_form_never_fails(staff_client, clinic, name, email, language, zone):
+    data = {"clinic": str(clinic.pk), "name": name, "email": email, "language": language, "time_zone": zone}
+    assert staff_client.post(reverse("patient-enrol"), data).status_code in (200, 302)
+
+
+@FUZZ
+@given(code=st.text(max_size=60), body=st.text(max_size=200))
+def test_the_reminder_api_never_fails(patient_client, code, body):
+    response = patient_client.post(f"/api/v1/reminders/{code}/read/", body, content_type="application/json")
+    assert response.status_code in (400, 403, 404, 405)
