@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.emails import send_email
 from portal.models import (
@@ -101,7 +102,7 @@ def health_problem(*, now: datetime | None = None) -> str | None:
     from portal import outbox
 
     now = now or timezone.now()
-    # A real write, rolled back: a read-only or full database fails here, not at SELECT 1.
+    # A real write, rolled back: a read-only or locked database fails here, not at SELECT 1.
     try:
         with transaction.atomic():
             Heartbeat.objects.update_or_create(name="healthz", defaults={"at": now})
@@ -208,7 +209,7 @@ def check_visit_date(local_date: date, today: date) -> None:
         raise ValidationError({"local_date": error})
 
 
-VISIT_TAKEN = {"local_time": _("This patient already has a visit at this date and time.")}
+VISIT_TAKEN = {"local_time": gettext_lazy("This patient already has a visit at this date and time.")}
 
 
 @transaction.atomic

@@ -131,3 +131,17 @@ def test_a_cancelled_visit_frees_its_time(clinician, patient, make_visit):
     make_visit(patient, day, time(10, 0), status=InjectionVisit.Status.CANCELLED)
     services.add_visit(patient=patient, by=clinician, local_date=day, local_time=time(10, 0))
     assert InjectionVisit.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_refusal_is_in_the_readers_language(client, clinician, patient, make_visit):
+    day = timezone.localdate() + timedelta(days=10)
+    make_visit(patient, day, time(10, 0))
+    clinician.language = "es"
+    clinician.save(update_fields=["language"])
+    log_in(client, clinician)
+    response = client.post(
+        reverse("visit-add", args=[patient.code]),
+        {"local_date": day.isoformat(), "local_time": "10:00", "status": "scheduled"},
+    )
+    assert "Este paciente ya tiene una visita en esta fecha y hora." in response.text
