@@ -147,10 +147,19 @@ class Clinic(models.Model):
     )
     language = language_field()
     time_zone = time_zone_field()
+    acknowledge_within_days = models.PositiveSmallIntegerField(
+        _("days to acknowledge a module"),
+        default=7,
+        help_text=_("The clinic home lists modules not acknowledged after this many days."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledge_within_days__gte=1, acknowledge_within_days__lte=90),
+                name="clinic_acknowledge_days_range",
+            ),
             models.CheckConstraint(condition=valid_time_zone("time_zone"), name="clinic_time_zone_valid"),
             models.CheckConstraint(condition=valid_language("language"), name="clinic_language_valid"),
             models.CheckConstraint(
@@ -205,6 +214,12 @@ class Patient(models.Model):
         help_text=_("Keep treatment words out of notification previews."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Discharged: the record and its history stay, reminders stop (portal.reminders).
+    discharged_at = models.DateTimeField(_("discharged"), null=True, blank=True)
+    # Name and email folded to lowercase without accents (portal.search), so "nunez" finds
+    # "Núñez" on SQLite and PostgreSQL alike. Set by save().
+    search_text = models.CharField(max_length=400, blank=True, editable=False, db_index=True)
+
 
     class Meta:
         constraints = [
@@ -226,6 +241,17 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A derived column of this row only: kept right however the row is written
+        # (services, the admin, demo data), so search never misses a patient.
+        from portal.search import fold
+
+        self.search_text = fold(f"{self.name} {self.email}")
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"name", "email"} & set(fields):
+            kwargs["update_fields"] = {*fields, "search_text"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if (self.quiet_start is None) != (self.quiet_end is None):
@@ -311,6 +337,8 @@ class TreatmentCourse(models.Model):
     patient = models.ForeignKey(Patient, models.CASCADE, related_name="courses")
     started_on = models.DateField(_("started on"))
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    # Paused: later visits were cancelled; a restart plans again every 2 weeks.
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -790,3 +818,232 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at}"
+
+
+# --- Education assignments ------------------------------------------------------
+# Which modules a clinic gave a patient to read, and how far each reader got. The modules
+# themselves are files (education.catalog); rows refer to them by slug.
+
+
+class CarePlan(models.Model):
+    """A named set of modules a clinic assigns in one step (a care-plan template).
+
+    Each clinic has one default plan for this treatment (portal.assignments.default_care_plan
+    creates it from the catalog's reading order the first time it is needed)."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(Clinic, models.CASCADE, related_name="care_plans")
+    name = models.CharField(_("name"), max_length=120)
+    is_default = models.BooleanField(_("default plan"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="care_plan_name_unique"),
+            models.UniqueConstraint(
+                fields=["clinic"], condition=Q(is_default=True), name="care_plan_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CarePlanItem(models.Model):
+    care_plan = models.ForeignKey(CarePlan, models.CASCADE, related_name="items")
+    module_slug = models.SlugField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["care_plan", "module_slug"], name="care_plan_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module_slug} in {self.care_plan}"
+
+
+class Assignment(models.Model):
+    """One education module assigned to one patient.
+
+    The module's readers follow its audience: the patient for ``patient`` modules, the
+    patient's active caregivers for ``caregiver`` ones, both for ``both`` (the audience is
+    copied from the catalog when the module is assigned). How far each reader got is an
+    ``AssignmentProgress`` row. Withdrawn assignments stay as history."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="assignments")
+    module_slug = models.SlugField(_("module"), max_length=80)
+    audience = models.CharField(
+        max_length=10,
+        choices=[
+            ("patient", _("Patient")),
+            ("caregiver", _("Caregiver")),
+            ("both", _("Patient and caregivers")),
+        ],
+    )
+    care_plan = models.ForeignKey(
+        CarePlan, models.SET_NULL, null=True, blank=True, related_name="assignments"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "module_slug"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="assignment_one_live_per_module",
+            ),
+            models.CheckConstraint(
+                condition=Q(audience__in=["patient", "caregiver", "both"]), name="assignment_audience_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module_slug} for {self.patient}"
+
+    @property
+    def for_patient(self) -> bool:
+        return self.audience in ("patient", "both")
+
+    @property
+    def for_caregivers(self) -> bool:
+        return self.audience in ("caregiver", "both")
+
+
+class AssignmentProgress(models.Model):
+    """How far one reader (the patient or one caregiver) got with one assignment.
+
+    States only move forward: opened, finished (read to the end), acknowledged ("I understand").
+    Each state keeps its time; ``module_version`` and ``language`` are those of the document
+    the reader had in front of them at the latest step. ``recorded_by`` is the reader
+    themselves, or a clinician who recorded it for them (for example, on paper in clinic)."""
+
+    class State(models.TextChoices):
+        OPENED = "opened", pgettext_lazy("module progress", "Opened")
+        FINISHED = "finished", pgettext_lazy("module progress", "Read to the end")
+        ACKNOWLEDGED = "acknowledged", pgettext_lazy("module progress", "Acknowledged")
+
+    assignment = models.ForeignKey(Assignment, models.CASCADE, related_name="progress")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="module_progress")
+    state = models.CharField(max_length=12, choices=State.choices)
+    opened_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    module_version = models.PositiveIntegerField()
+    language = language_field()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "reader"], name="progress_one_per_reader"),
+            models.CheckConstraint(
+                condition=Q(state__in=["opened", "finished", "acknowledged"]), name="progress_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="finished") | Q(finished_at__isnull=False),
+                name="progress_finished_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="acknowledged") | Q(acknowledged_at__isnull=False),
+                name="progress_acknowledged_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} read by {self.reader_id}: {self.state}"
+
+
+class TeachBackAnswer(models.Model):
+    """One answer to one teach-back question about an assigned module.
+
+    Questions belong to the module content (``question_id`` is their id there, stable across
+    languages); every attempt is kept, the latest per question counts."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    progress = models.ForeignKey(AssignmentProgress, models.CASCADE, related_name="answers")
+    question_id = models.SlugField(max_length=80)
+    answer = models.CharField(max_length=500)
+    correct = models.BooleanField(
+        null=True, help_text=_("Empty when the question has no single right answer.")
+    )
+    module_version = models.PositiveIntegerField()
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["answered_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Answer to {self.question_id} ({self.correct})"
+
+
+# --- Clinic staff and systems ------------------------------------------------------
+
+
+class StaffInvitation(models.Model):
+    """An emailed, signed, single-use invitation to join a clinic's staff. It leads to a
+    password and an authenticator app before any patient data is shown."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(Clinic, models.CASCADE, related_name="staff_invitations")
+    email = models.EmailField(_("email address"))
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    role = models.CharField(
+        _("role"), max_length=20, choices=StaffMembership.Role.choices, default=StaffMembership.Role.CLINICIAN
+    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["clinician", "admin"]), name="staff_invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Staff invitation {self.code}"
+
+
+class ClinicApiKey(models.Model):
+    """A clinic system's key to /api/v1/. Only a hash of the secret is stored; the key is
+    shown once. Each key acts through its own account (``user``, which cannot sign in), so
+    services and the audit log name the key."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Read only")
+        WRITE = "write", _("Read and write")
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clinic = models.ForeignKey(Clinic, models.CASCADE, related_name="api_keys")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.PROTECT, related_name="api_key")
+    name = models.CharField(_("name"), max_length=80)
+    scope = models.CharField(_("access"), max_length=10, choices=Scope.choices, default=Scope.READ)
+    # The first characters of the key, shown so people can tell keys apart.
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="api_key_scope_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

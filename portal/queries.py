@@ -24,6 +24,7 @@ from portal.models import (
     PushSubscription,
     Reminder,
     StaffMembership,
+    TreatmentCourse,
     User,
 )
 from portal.reminders.texts import LogRow, log_row
@@ -222,3 +223,16 @@ def list_push_subscriptions_for(user: AnyUser) -> QuerySet[PushSubscription]:
     if not user.is_authenticated:
         return PushSubscription.objects.none()
     return PushSubscription.objects.filter(user=user)
+
+
+# --- Clinic workspace ------------------------------------------------------------------
+
+
+def access_clinic_course(user: AnyUser, code: UUID) -> TreatmentCourse:
+    """A treatment course of a patient of one of the user's clinics."""
+    try:
+        return TreatmentCourse.objects.select_related("patient__clinic").get(
+            code=code, patient__in=list_clinic_patients_for(user)
+        )
+    except TreatmentCourse.DoesNotExist:
+        raise Http404 from None

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
-from portal import account_views, api, pwa, reminder_views, views
+from portal import account_views, api, clinic_urls, pwa, reminder_views, views
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
@@ -52,6 +52,7 @@ urlpatterns = [
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service-worker"),
     path("patients/", include(patient_urls)),
+    path("", include(clinic_urls.urlpatterns)),
     path("reminders/", include(reminder_urls)),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path(

@@ -67,6 +67,9 @@ def caregiver_audience(link: CaregiverLink) -> Audience:
 def recipients(patient: Patient) -> list[tuple[User, planning.Recipient]]:
     """Who gets this patient's reminders, each with their own local time and quiet hours."""
     found: list[tuple[User, planning.Recipient]] = []
+    if patient.discharged_at is not None:
+        # Discharged: the record stays, reminders stop (reopening plans them again).
+        return found
     if patient.user is not None and patient.user.is_active:
         found.append(
             (

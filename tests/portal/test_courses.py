@@ -1,0 +1,248 @@
+"""Treatment courses from the nurse's side: plan the whole course on one screen, then complete,
+move, shift, cancel, pause and restart. Dates are relative to the day the test runs, in a
+clinic on UTC, so no clock change or calendar quirk can reach them."""
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal import courses
+from portal.courses import PlannedVisit
+from portal.models import AuditEvent, InjectionVisit, Reminder
+
+
+@pytest.fixture
+def nurse(client, clinician):
+    client.force_login(clinician)
+    return client
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def propose(nurse, patient, first: date, **extra):
+    data = {
+        "action": "propose",
+        "first_date": first.isoformat(),
+        "first_time": "10:00",
+        "sites": "left forearm, right calf",
+        "length": "count",
+        "count": "4",
+        **extra,
+    }
+    return nurse.post(reverse("course-plan", args=[patient.code]), data)
+
+
+def rows_from(response) -> dict[str, str]:
+    """The form as the browser would send it back."""
+    formset = response.context["rows"]
+    data = {key: str(value) for key, value in formset.management_form.initial.items()}
+    data = {f"visit-{key}": value for key, value in data.items()}
+    for i, row in enumerate(formset.initial):
+        data[f"visit-{i}-keep"] = "on"
+        data[f"visit-{i}-local_date"] = row["local_date"].isoformat()
+        data[f"visit-{i}-local_time"] = row["local_time"].strftime("%H:%M")
+        data[f"visit-{i}-sites"] = row["sites"]
+    return data
+
+
+def test_the_nurse_plans_a_whole_course_in_one_screen(nurse, patient):
+    first = today() + timedelta(days=7)
+    response = propose(nurse, patient, first)
+    assert response.status_code == 200
+    proposed = [row["local_date"] for row in response.context["rows"].initial]
+    # The label: 3 weeks to the second treatment, then every 2 weeks.
+    assert proposed == [first, first + timedelta(21), first + timedelta(35), first + timedelta(49)]
+    assert response.context["warnings"] == []
+
+    data = rows_from(response) | {"action": "save"}
+    data["visit-3-keep"] = ""  # leave the last one out
+    data["visit-1-local_time"] = "14:30"  # and change one time
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data)
+    assert response.status_code == 302
+    assert response.url == reverse("course-detail", args=[patient.code])
+    visits = list(InjectionVisit.objects.filter(course__patient=patient).order_by("local_date"))
+    assert [(v.local_date, v.local_time) for v in visits] == [
+        (first, time(10)),
+        (first + timedelta(21), time(14, 30)),
+        (first + timedelta(35), time(10)),
+    ]
+    assert all(v.sites == ["left forearm", "right calf"] for v in visits)
+    assert AuditEvent.objects.filter(action="course.planned", patient_code=patient.code).count() == 1
+    # Reminders followed in the same step, and the course page shows what will be sent.
+    assert Reminder.objects.filter(patient=patient, status=Reminder.Status.PENDING).exists()
+    page = nurse.get(response.url)
+    assert page.context["upcoming"]
+    assert "What will now be sent" in page.content.decode()
+
+
+def test_until_a_date(nurse, patient):
+    first = today() + timedelta(days=3)
+    response = propose(nurse, patient, first, length="until", until=(first + timedelta(35)).isoformat())
+    assert [row["local_date"] for row in response.context["rows"].initial] == [
+        first,
+        first + timedelta(21),
+        first + timedelta(35),
+    ]
+
+
+def test_bad_input_is_answered_in_words(nurse, patient):
+    response = propose(nurse, patient, today(), count="0")
+    assert response.context["propose"].errors["count"]
+    response = propose(nurse, patient, today(), length="until", until=(today() - timedelta(1)).isoformat())
+    assert "on or after" in str(response.context["propose"].errors["until"])
+    response = propose(nurse, patient, date(9999, 12, 31))
+    assert response.status_code == 200
+    data = rows_from(propose(nurse, patient, today() + timedelta(days=1))) | {"action": "save"}
+    data["visit-0-local_date"] = "0001-01-01"
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data | {"confirm": "on"})
+    assert response.status_code == 200
+    assert not InjectionVisit.objects.exists()
+
+
+def test_warnings_stop_the_save_until_the_nurse_confirms_them(nurse, patient):
+    first = today() + timedelta(days=7)
+    data = rows_from(propose(nurse, patient, first)) | {"action": "save"}
+    data["visit-0-local_date"] = (today() - timedelta(days=2)).isoformat()  # in the past
+    data["visit-2-local_date"] = (first + timedelta(22)).isoformat()  # a day after visit 2
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data)
+    assert response.status_code == 200
+    text = " ".join(response.context["warnings"])
+    assert "in the past" in text
+    assert "closer to the visit" in text
+    assert not InjectionVisit.objects.exists()
+
+    # Ticking the box without having seen these warnings is not enough.
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data | {"confirm": "on", "seen": "x"})
+    assert not InjectionVisit.objects.exists()
+    seen = response.context["seen"]
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data | {"confirm": "on", "seen": seen})
+    assert response.status_code == 302
+    assert InjectionVisit.objects.count() == 4
+
+
+def test_a_visit_already_on_that_date_and_time_is_refused(nurse, patient, make_visit):
+    first = today() + timedelta(days=7)
+    make_visit(patient, first, time(10))
+    response = propose(nurse, patient, first)
+    assert any("already a visit" in w for w in response.context["warnings"])
+    data = rows_from(response) | {"action": "save", "confirm": "on", "seen": response.context["seen"]}
+    response = nurse.post(reverse("course-plan", args=[patient.code]), data)
+    assert response.status_code == 200
+    assert "There is already a visit on" in response.content.decode()
+    assert InjectionVisit.objects.count() == 1
+
+
+def test_clock_change_warning_uses_the_clinic_zone(patient):
+    patient.clinic.time_zone = "America/New_York"
+    patient.clinic.save()
+    now = timezone.datetime(2027, 3, 1, 12, tzinfo=timezone.UTC)
+    warnings = courses.plan_warnings(patient, [PlannedVisit(date(2027, 3, 14), time(2, 30))], now=now)
+    assert [w.kind for w in warnings] == ["nonexistent_time"]
+
+
+def plan(patient, clinician, first: date, count: int = 4):
+    dates = [first] + [first + timedelta(21 + 14 * i) for i in range(count - 1)]
+    return courses.plan_course(
+        patient=patient,
+        by=clinician,
+        visits=[PlannedVisit(day, time(10), ("left forearm",)) for day in dates],
+    )
+
+
+def test_completing_a_visit_carries_the_sites_forward(nurse, patient, clinician):
+    change = plan(patient, clinician, today() + timedelta(days=1))
+    first, second = change.visits[0], change.visits[1]
+    url = reverse("visit-manage", args=[first.code])
+    assert nurse.get(url).context["complete"].initial["sites"] == "left forearm"
+    response = nurse.post(url, {"action": "complete", "sites": "left forearm, left upper arm"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.status == "done" and first.sites == ["left forearm", "left upper arm"]
+    # The next visit offers what was actually injected last time.
+    assert nurse.get(reverse("visit-manage", args=[second.code])).context["complete"].initial["sites"] == (
+        "left forearm, left upper arm"
+    )
+    assert AuditEvent.objects.filter(action="visit.completed", subject_code=first.code).exists()
+
+
+def test_move_one_visit_and_shift_the_later_ones(nurse, patient, clinician):
+    first = today() + timedelta(days=10)
+    change = plan(patient, clinician, first)
+    visits = change.visits
+    url = reverse("visit-manage", args=[visits[1].code])
+    new_day = first + timedelta(days=21)  # same day, another time: no warning
+    response = nurse.post(url, {"action": "move", "local_date": new_day.isoformat(), "local_time": "09:15"})
+    assert response.status_code == 302
+    visits[1].refresh_from_db()
+    assert (visits[1].local_date, visits[1].local_time) == (new_day, time(9, 15))
+
+    response = nurse.post(url, {"action": "shift", "days": "3"})
+    assert response.status_code == 302
+    dates = list(
+        InjectionVisit.objects.filter(course__patient=patient)
+        .order_by("local_date")
+        .values_list("local_date", flat=True)
+    )
+    assert dates == [first, new_day + timedelta(3), first + timedelta(38), first + timedelta(52)]
+    for bad in ("0", "1000", "x"):
+        response = nurse.post(url, {"action": "shift", "days": bad})
+        assert response.status_code == 200 and response.context["shift"].errors["days"]
+
+
+def test_moving_too_close_needs_confirmation(nurse, patient, clinician):
+    first = today() + timedelta(days=10)
+    visits = plan(patient, clinician, first).visits
+    url = reverse("visit-manage", args=[visits[2].code])
+    too_close = first + timedelta(days=25)  # 4 days after the second treatment
+    data = {"action": "move", "local_date": too_close.isoformat(), "local_time": "10:00"}
+    response = nurse.post(url, data)
+    assert response.status_code == 200
+    assert any("closer to the visit" in w for w in response.context["warnings"])
+    response = nurse.post(url, data | {"confirm": "on", "seen": response.context["seen"]})
+    assert response.status_code == 302
+
+
+def test_cancel_pause_and_restart(nurse, patient, clinician):
+    first = today() + timedelta(days=2)
+    visits = plan(patient, clinician, first).visits
+    before = Reminder.objects.filter(visit=visits[0], status=Reminder.Status.PENDING).count()
+    assert before > 0
+    assert nurse.post(reverse("visit-manage", args=[visits[0].code]), {"action": "cancel"}).status_code == 302
+    # The cancelled visit's reminders are gone from what will be sent.
+    assert not Reminder.objects.filter(visit=visits[0], status=Reminder.Status.PENDING).exists()
+
+    course = visits[0].course
+    response = nurse.post(reverse("course-pause", args=[course.code]))
+    assert response.status_code == 302
+    assert not InjectionVisit.objects.filter(course=course, status="scheduled").exists()
+    assert not Reminder.objects.filter(patient=patient, status=Reminder.Status.PENDING).exists()
+
+    restart_url = reverse("course-restart", args=[course.code])
+    restart = today() + timedelta(days=30)
+    response = nurse.post(
+        restart_url,
+        {
+            "action": "propose",
+            "first_date": restart.isoformat(),
+            "first_time": "11:00",
+            "sites": "",
+            "length": "count",
+            "count": "3",
+        },
+    )
+    # After a pause: every 2 weeks from the restart.
+    assert [row["local_date"] for row in response.context["rows"].initial] == [
+        restart,
+        restart + timedelta(14),
+        restart + timedelta(28),
+    ]
+    response = nurse.post(restart_url, rows_from(response) | {"action": "save"})
+    assert response.status_code == 302
+    course.refresh_from_db()
+    assert course.paused_at is None
+    assert InjectionVisit.objects.filter(course=course, status="scheduled").count() == 3
+    assert AuditEvent.objects.filter(action="course.restarted").exists()
