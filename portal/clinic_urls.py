@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import course_views
+from portal import assignment_views, course_views
 
 urlpatterns = [
     path("patients/<uuid:code>/course/", course_views.course_detail, name="course-detail"),
@@ -10,4 +10,12 @@ urlpatterns = [
     path("courses/<uuid:code>/pause/", course_views.course_pause, name="course-pause"),
     path("courses/<uuid:code>/restart/", course_views.course_restart, name="course-restart"),
     path("visits/<uuid:code>/", course_views.visit_manage, name="visit-manage"),
+    path("patients/<uuid:code>/reading/", assignment_views.patient_assignments, name="patient-assignments"),
+    path(
+        "assignments/<uuid:code>/withdraw/", assignment_views.assignment_withdraw, name="assignment-withdraw"
+    ),
+    path("clinics/<uuid:code>/care-plans/", assignment_views.care_plan_list, name="care-plan-list"),
+    path("clinics/<uuid:code>/care-plans/add/", assignment_views.care_plan_add, name="care-plan-add"),
+    path("care-plans/<uuid:code>/", assignment_views.care_plan_edit, name="care-plan-edit"),
+    path("care-plans/<uuid:code>/delete/", assignment_views.care_plan_delete, name="care-plan-delete"),
 ]

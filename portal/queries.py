@@ -16,7 +16,9 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import (
+    Assignment,
     CaregiverLink,
+    CarePlan,
     Clinic,
     Delivery,
     InjectionVisit,
@@ -235,4 +237,45 @@ def access_clinic_course(user: AnyUser, code: UUID) -> TreatmentCourse:
             code=code, patient__in=list_clinic_patients_for(user)
         )
     except TreatmentCourse.DoesNotExist:
+        raise Http404 from None
+
+
+def list_assignments_for(user: AnyUser) -> QuerySet[Assignment]:
+    """What the user has to read: as a patient, the live assignments written for patients; as a
+    caregiver with an active link, those written for caregivers. New ones show at once."""
+    if not user.is_authenticated:
+        return Assignment.objects.none()
+    own = Q(patient__user=user, audience__in=["patient", "both"])
+    cared_for = Q(patient__in=list_cared_for_patients(user), audience__in=["caregiver", "both"])
+    return (
+        Assignment.objects.filter(own | cared_for, withdrawn_at__isnull=True)
+        .select_related("patient__clinic")
+        .order_by("assigned_at", "id")
+    )
+
+
+def access_assignment(user: AnyUser, code: UUID, *, manage: bool = False) -> Assignment:
+    """A reader's own assignment, or (``manage``) one of a patient of the user's clinics."""
+    scope = (
+        Assignment.objects.filter(patient__in=list_clinic_patients_for(user))
+        if manage
+        else list_assignments_for(user)
+    )
+    try:
+        return scope.select_related("patient__clinic").get(code=code)
+    except Assignment.DoesNotExist:
+        raise Http404 from None
+
+
+def list_care_plans_for(user: AnyUser) -> QuerySet[CarePlan]:
+    return CarePlan.objects.filter(clinic__in=list_clinics_for(user)).select_related("clinic")
+
+
+def access_care_plan(user: AnyUser, code: UUID) -> CarePlan:
+    """Care plans are changed by clinic admins only."""
+    try:
+        return CarePlan.objects.select_related("clinic").get(
+            code=code, clinic__in=list_clinics_for(user, admin=True)
+        )
+    except CarePlan.DoesNotExist:
         raise Http404 from None
