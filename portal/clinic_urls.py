@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from portal import assignment_views, course_views
+from portal import assignment_views, clinic_views, course_views
 
 urlpatterns = [
+    path("clinic/", clinic_views.clinic_home, name="clinic-home"),
+    path("patients/<uuid:code>/pack/", clinic_views.handout_pack, name="handout-pack"),
     path("patients/<uuid:code>/course/", course_views.course_detail, name="course-detail"),
     path("patients/<uuid:code>/course/plan/", course_views.course_plan, name="course-plan"),
     path("courses/<uuid:code>/pause/", course_views.course_pause, name="course-pause"),

@@ -7,11 +7,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
-from portal import account_views, api, clinic_urls, pwa, reminder_views, views
+from portal import account_views, api, clinic_urls, clinic_views, pwa, reminder_views, views
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
-    path("", views.patient_list, name="patient-list"),
+    path("", clinic_views.patient_list, name="patient-list"),
     path("enrol/", views.patient_enrol, name="patient-enrol"),
     path("<uuid:code>/", views.patient_detail, name="patient-detail"),
     path("<uuid:code>/reinvite/", views.patient_reinvite, name="patient-reinvite"),

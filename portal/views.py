@@ -33,7 +33,6 @@ from portal.queries import (
     access_visit,
     is_clinic_staff,
     list_caregiver_links_for,
-    list_clinic_patients_for,
     list_clinics_for,
 )
 from portal.reminders.planning import dressing_status
@@ -78,7 +77,7 @@ def language(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     if is_clinic_staff(request.user):
-        return redirect("patient-list")
+        return redirect("clinic-home")
     patient = Patient.objects.filter(user=request.user).first()
     if patient:
         return redirect("patient-detail", patient.code)
@@ -86,26 +85,6 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         caregiver=request.user, status=CaregiverLink.Status.ACTIVE
     )
     return render(request, "portal/home.html", {"links": links})
-
-
-@login_required
-def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not is_clinic_staff(request.user):
-        # Clinic pages do not exist for patients and caregivers.
-        raise Http404
-    patients = list_clinic_patients_for(request.user).order_by("name")
-    # Bounded, and without the NUL character PostgreSQL refuses in text.
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    if query:
-        patients = patients.filter(Q(name__icontains=query) | Q(email__icontains=query))
-    page = Paginator(patients, 50).get_page(request.GET.get("page"))
-    for clinic in list_clinics_for(request.user):
-        services.record_audit(actor=request.user, action="patients.listed", clinic=clinic, request=request)
-    return render(
-        request,
-        "portal/patient_list.html",
-        {"page": page, "query": query, "admin_clinics": list_clinics_for(request.user, admin=True)},
-    )
 
 
 @login_required

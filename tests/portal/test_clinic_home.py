@@ -1,0 +1,128 @@
+"""The clinic home, the patient list (search ignoring case and accents) and the handout pack."""
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal import assignments
+from portal.models import AuditEvent, CaregiverLink, Delivery, Patient, Reminder
+from portal.search import fold
+
+
+@pytest.fixture
+def nurse(client, clinician):
+    client.force_login(clinician)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [("Núñez", "nunez"), ("  ÉLODIE   Ørsted ", "elodie orsted"), ("Straße", "strasse"), ("Łódź", "lodz")],
+)
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def enrol(nurse, clinic, name, email):
+    response = nurse.post(
+        reverse("patient-enrol"),
+        {"clinic": clinic.pk, "name": name, "email": email, "language": "es", "time_zone": "UTC"},
+    )
+    assert response.status_code == 302, response.content
+    return Patient.objects.get(email=email)
+
+
+def test_search_ignores_case_and_accents(nurse, clinic, make_patient):
+    enrol(nurse, clinic, "María Núñez", "maria@example.test")
+    enrol(nurse, clinic, "Ana Nunes", "ana@example.test")
+    found = lambda q: [p.name for p in nurse.get(reverse("patient-list"), {"q": q}).context["page"]]  # noqa: E731
+    assert found("nunez") == ["María Núñez"]
+    assert found("NÚÑEZ maria") == ["María Núñez"]
+    assert found("nun") == ["Ana Nunes", "María Núñez"]
+    assert found("ana@example") == ["Ana Nunes"]
+    assert found("zzz") == []
+    # A record written outside the enrol form keeps its search text through clean().
+    other = make_patient(clinic, "jose@example.test", name="José Álvarez")
+    other.full_clean()
+    other.save()
+    assert found("alvarez") == ["José Álvarez"]
+
+
+def test_patient_list_pages_and_hides_other_clinics(nurse, clinic, other_clinic, make_patient):
+    for i in range(55):
+        make_patient(clinic, f"p{i:02}@example.test", account=False, name=f"Patient {i:02}")
+    make_patient(other_clinic, "elsewhere@example.test", name="Patient Elsewhere")
+    first = nurse.get(reverse("patient-list"))
+    second = nurse.get(reverse("patient-list"), {"page": 2})
+    names = [p.name for p in first.context["page"]] + [p.name for p in second.context["page"]]
+    assert len(names) == 55 and "Patient Elsewhere" not in names
+    assert AuditEvent.objects.filter(action="patients.listed", clinic=clinic).count() == 2
+
+
+def test_clinic_home_lists_what_needs_attention(nurse, clinic, patient, make_patient, make_visit, clinician):
+    today = timezone.localdate()
+    monday = today - timedelta(days=today.weekday())
+    make_visit(patient, monday + timedelta(days=6))
+    invited = make_patient(clinic, "invited@example.test", account=False, name="Ivy Invited")
+    CaregiverLink.objects.create(patient=patient, email="helper@example.test", name="Hal Helper")
+    visit = make_visit(patient, monday - timedelta(days=14))
+    reminder = Reminder.objects.create(
+        recipient=patient.user,
+        patient=patient,
+        visit=visit,
+        rule="dressing_check",
+        audience="patient",
+        day=today,
+        due_at=timezone.now() - timedelta(days=1),
+        next_attempt_at=timezone.now(),
+        status=Reminder.Status.SENT,
+    )
+    Delivery.objects.create(reminder=reminder, channel="email", status=Delivery.Status.FAILED, attempts=5)
+    (old,) = assignments.assign_modules(
+        patient=patient, by=clinician, slugs=["dressing-care"], now=timezone.now() - timedelta(days=8)
+    )
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["when-to-call"])  # too recent
+    response = nurse.get(reverse("clinic-home"))
+    sections = response.context["sections"]
+    assert [v.course.patient for v in sections["visits"][1]] == [patient]
+    assert list(sections["failing"][1]) == [patient]
+    assert list(sections["not_accepted"][1]) == [invited]
+    assert [link.name for link in sections["caregivers_invited"][1]] == ["Hal Helper"]
+    assert [a.module_slug for a in sections["unacknowledged"][1]] == ["dressing-care"]
+    # Once acknowledged it leaves the list.
+    assignments.record_progress(assignment=old, reader=patient.user, state="acknowledged", language="en")
+    response = nurse.get(reverse("clinic-home"))
+    assert response.context["sections"]["unacknowledged"][1] == []
+
+
+def test_staff_land_on_the_clinic_home(nurse):
+    assert nurse.get(reverse("home")).url == reverse("clinic-home")
+
+
+def spanish_title(slug: str) -> str:
+    text = (Path(__file__).parents[2] / "education" / "content" / slug / "es.html").read_text()
+    return tomllib.loads(text.split("<!--", 1)[1].split("-->", 1)[0])["title"]
+
+
+def test_handout_pack_in_the_patients_language(nurse, patient, clinician, make_visit):
+    patient.language = "es"
+    patient.save()
+    make_visit(patient, timezone.localdate() + timedelta(days=3))
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["dressing-care", "when-to-call"])
+    response = nurse.get(reverse("handout-pack", args=[patient.code]))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="es"' in text
+    assert patient.name in text
+    assert "+1 555 0100" in text and "+1 555 0199" in text
+    titles = [entry["document"].title for entry in response.context["modules"]]
+    # The Spanish titles, read from the content files, in reading order.
+    assert titles == [spanish_title("dressing-care"), spanish_title("when-to-call")]
+    assert "data-print" in text
+    # The nurse's toolbar stays in the nurse's language.
+    assert "Print</button>" in text
+    assert AuditEvent.objects.filter(action="patient.pack_printed", patient_code=patient.code).exists()
