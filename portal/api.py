@@ -1,12 +1,13 @@
 """JSON endpoints for the app (DRF, session authentication, under /api/v1/)."""
 
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +27,10 @@ ENDPOINT_REFUSALS = {
 }
 
 
+class DetailOut(serializers.Serializer):
+    detail = serializers.CharField()
+
+
 class PushKeyOut(serializers.Serializer):
     public_key = serializers.CharField()
 
@@ -37,7 +42,17 @@ class PushSubscriptionOut(serializers.Serializer):
 class PushKeyApi(APIView):
     """The VAPID public key for pushManager.subscribe({applicationServerKey})."""
 
-    @extend_schema(responses=PushKeyOut)
+    @extend_schema(
+        responses=PushKeyOut,
+        examples=[
+            OpenApiExample(
+                "Key",
+                value={
+                    "public_key": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+                },
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         return Response({"public_key": push.vapid_public_key()})
 
@@ -62,7 +77,26 @@ class SubscribePushIn(serializers.Serializer):
 
 
 class PushSubscriptionListApi(APIView):
-    @extend_schema(request=SubscribePushIn, responses={201: PushSubscriptionOut, 409: None})
+    @extend_schema(
+        request=SubscribePushIn,
+        responses={201: PushSubscriptionOut, 409: None},
+        examples=[
+            OpenApiExample(
+                "Subscription",
+                value={
+                    "endpoint": "https://push.example.net/send/abc",
+                    "keys": {"p256dh": "BNcR…", "auth": "tBHI…"},
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Stored",
+                value={"code": "2b1a0f9e-8d7c-4b6a-9e5f-4d3c2b1a0f9e"},
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
     def post(self, request: Request) -> Response:
         data = SubscribePushIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +114,14 @@ class PushSubscriptionListApi(APIView):
 
 
 class PushSubscriptionDetailApi(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None, 404: OpenApiResponse(DetailOut, description="Not one of your devices.")},
+        examples=[
+            OpenApiExample(
+                "Not found", value={"detail": "Not found."}, response_only=True, status_codes=["404"]
+            )
+        ],
+    )
     def delete(self, request: Request, code: UUID) -> Response:
         subscription = get_object_or_404(list_push_subscriptions_for(request.user), code=code)
         services.unsubscribe_push(subscription=subscription)
@@ -99,17 +140,31 @@ class ReminderOut(serializers.ModelSerializer):
         return reminder_title(reminder)
 
 
+REMINDER = {
+    "code": "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7",
+    "title": "Check the dressings today",
+    "rule": "dressing_check",
+    "patient": "3f0c1d2e-8a4b-4c5d-9e6f-7a8b9c0d1e2f",
+    "due_at": "2027-01-05T14:00:00Z",
+    "read_at": None,
+}
+
+
 class ReminderListApi(generics.ListAPIView):
     """The user's in-app inbox, newest first."""
 
     serializer_class = ReminderOut
+
+    @extend_schema(examples=[OpenApiExample("Inbox", value=[REMINDER], response_only=True)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Reminder]:
         return list_inbox_for(self.request.user)
 
 
 class ReminderReadApi(APIView):
-    @extend_schema(request=None, responses=ReminderOut)
+    @extend_schema(request=None, responses=ReminderOut, examples=[OpenApiExample("Read", value=REMINDER)])
     def post(self, request: Request, code: UUID) -> Response:
         reminder = access_reminder(request.user, code)
         services.mark_reminder_read(reminder=reminder)

@@ -143,6 +143,23 @@ def remove_staff_member(*, membership: StaffMembership, by: User, request: HttpR
 # --- Patients ---------------------------------------------------------------
 
 
+def check_patient_email(*, clinic: Clinic, email: str, patient: Patient | None = None) -> None:
+    """A patient's email is theirs alone: not another patient's at the clinic (the invitation
+    would fail), not a staff member's (their account would become a patient's)."""
+    others = clinic.patients.filter(email__iexact=email)
+    if patient is not None:
+        others = others.exclude(pk=patient.pk)
+    if others.exists():
+        raise ValidationError(
+            {"email": _("Another patient of this clinic already uses this email address.")}, code="taken"
+        )
+    if StaffMembership.objects.filter(user__email__iexact=email).exists():
+        raise ValidationError(
+            {"email": _("This email address belongs to clinic staff. The patient needs their own address.")},
+            code="staff",
+        )
+
+
 @transaction.atomic
 def enrol_patient(
     *,
@@ -155,7 +172,9 @@ def enrol_patient(
     request: HttpRequest | None = None,
 ) -> Patient:
     """Create a patient at the clinic and email them an invitation."""
-    patient = Patient(clinic=clinic, name=name, email=email.lower(), language=language, time_zone=time_zone)
+    email = email.strip().lower()
+    check_patient_email(clinic=clinic, email=email)
+    patient = Patient(clinic=clinic, name=name, email=email, language=language, time_zone=time_zone)
     if reminder_settings := ClinicReminderSettings.objects.filter(clinic=clinic).first():
         patient.reminder_time = reminder_settings.default_reminder_time
     patient.full_clean()
