@@ -14,7 +14,8 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from education import review
-from education.catalog import PHONES_PLACEHOLDER, load_catalog, render_markers
+from education.catalog import PHONES_PLACEHOLDER, load_catalog
+from education.views import _reader_body as reader_body
 from portal.http import AuthenticatedHttpRequest
 from portal.models import (
     Assignment,
@@ -186,7 +187,6 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
         language = translation.get_language()
         phones = render_to_phones(patient.clinic)
         modules = []
-        sources: dict[str, object] = {}
         for slug in slugs:
             module = catalog.get(slug)
             if module is None:
@@ -198,11 +198,12 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
                 and review.reviewed_only(patient.clinic)
             ):
                 document, fell_back = module.document("en")
-            # Several modules share one page: section ids get the module's slug in front.
-            body = SECTION_ID.sub(
-                rf"\g<1>{slug}-", render_markers(document.body).replace(PHONES_PLACEHOLDER, phones)
+            # The guide page's own rendering (sources per section, the emergency number). Several
+            # modules share one page: section ids get the module's slug in front.
+            body = reader_body(document, catalog.references, patient.clinic).replace(
+                PHONES_PLACEHOLDER, phones
             )
-            sources.update({ref: catalog.references[ref] for ref in document.cited})
+            body = SECTION_ID.sub(rf"\g<1>{slug}-", body)
             modules.append(
                 {
                     "module": module,
@@ -225,7 +226,6 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
                 "modules": modules,
                 "staff_language": staff_language,
                 "printed_on": today,
-                "sources": list(sources.values()),
             },
         )
 
@@ -233,6 +233,6 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
 def render_to_phones(clinic: Clinic) -> str:
     from django.template.loader import render_to_string
 
-    from education.views import _phones_context
+    from education.views import _phones_context as phones_context
 
-    return render_to_string("education/_clinic_phones.html", _phones_context(clinic))
+    return render_to_string("education/_clinic_phones.html", phones_context(clinic))

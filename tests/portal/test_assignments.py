@@ -1,6 +1,8 @@
 """Assigning education and seeing who read it: care plans, per-reader progress, teach-back."""
 
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -31,6 +33,7 @@ CAREGIVER_READS = [
     "when-to-call",
     "for-caregivers",
 ]
+CONTENT = Path(__file__).parents[2] / "education" / "content"
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
 
@@ -84,10 +87,11 @@ def test_progress_moves_forward_with_times_versions_and_who(patient, caregiver, 
     opened = assignments.record_progress(
         assignment=dressing, reader=patient.user, state="opened", language="es", now=NOW
     )
+    version = tomllib.loads((CONTENT / "dressing-care" / "module.toml").read_text())["version"]
     assert (opened.state, opened.opened_at, opened.module_version, opened.language) == (
         "opened",
         NOW,
-        1,
+        version,
         "es",
     )
     later = NOW + timedelta(minutes=5)
