@@ -135,7 +135,7 @@ class TimeZoneField(forms.ChoiceField):
     def __init__(self, *, first: str = "", current: str = "", **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("label", _("Time zone"))
         super().__init__(choices=zone_choices(first=first, current=current), **kwargs)
-        self.widget.attrs.update({"class": "zone-picker"})
+        self.widget.attrs.update({"class": "zone-picker", "data-search-label": _("Search time zones")})
 
     def valid_value(self, value: str) -> bool:
         return value in TIME_ZONES and super().valid_value(value)
@@ -160,6 +160,12 @@ class ClinicSettingsForm(forms.Form):
     name = forms.CharField(label=_("Clinic name"), max_length=200)
     phone_daytime = forms.CharField(label=_("Daytime phone"), max_length=40)
     phone_after_hours = forms.CharField(label=_("After-hours phone"), max_length=40)
+    emergency_number = forms.CharField(
+        label=_("Emergency number"),
+        max_length=20,
+        required=False,
+        help_text=_("For example 911, 112 or 999. Leave it empty to say “your local emergency number”."),
+    )
     language = forms.ChoiceField(label=_("Default language for new patients"), choices=settings.LANGUAGES)
     acknowledge_within_days = forms.IntegerField(
         label=_("Days to acknowledge a module"),

@@ -5,7 +5,7 @@ from django.urls import path
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import assignment_views, clinic_api, clinic_views, course_views
+from portal import admin_views, assignment_views, clinic_api, clinic_views, course_views
 
 # Swagger UI styles itself inline; its page allows that, and nothing else changes.
 DOCS_CSP = {**settings.SECURE_CSP, "style-src": ["'self'", "'unsafe-inline'"]}
@@ -52,6 +52,36 @@ urlpatterns = [
         name="api-docs",
     ),
     path("clinic/", clinic_views.clinic_home, name="clinic-home"),
+    path("patients/<uuid:code>/edit/", admin_views.patient_edit, name="patient-edit"),
+    path("patients/<uuid:code>/discharge/", admin_views.patient_discharge, name="patient-discharge"),
+    path("patients/<uuid:code>/reopen/", admin_views.patient_reopen, name="patient-reopen"),
+    path("patients/<uuid:code>/erase/", admin_views.patient_erase, name="patient-erase"),
+    path(
+        "patients/<uuid:code>/invitation/resend/",
+        admin_views.patient_invitation_resend,
+        name="patient-invitation-resend",
+    ),
+    path(
+        "patients/<uuid:code>/invitation/withdraw/",
+        admin_views.patient_invitation_withdraw,
+        name="patient-invitation-withdraw",
+    ),
+    path("clinics/<uuid:code>/settings/", admin_views.clinic_settings, name="clinic-settings"),
+    path("clinics/<uuid:code>/staff/", admin_views.clinic_staff, name="clinic-staff"),
+    path("clinics/<uuid:code>/staff/<uuid:user_code>/role/", admin_views.staff_role, name="staff-role"),
+    path("clinics/<uuid:code>/staff/<uuid:user_code>/remove/", admin_views.staff_remove, name="staff-remove"),
+    path(
+        "clinics/<uuid:code>/staff/invitations/<uuid:invitation_code>/withdraw/",
+        admin_views.staff_invitation_withdraw,
+        name="staff-invitation-withdraw",
+    ),
+    path("staff-invitation/<str:token>/", admin_views.staff_invitation, name="staff-invitation"),
+    path("clinics/<uuid:code>/api-keys/", admin_views.clinic_api_keys, name="clinic-api-keys"),
+    path(
+        "clinics/<uuid:code>/api-keys/<uuid:key_code>/revoke/",
+        admin_views.clinic_api_key_revoke,
+        name="clinic-api-key-revoke",
+    ),
     path("patients/<uuid:code>/pack/", clinic_views.handout_pack, name="handout-pack"),
     path("patients/<uuid:code>/course/", course_views.course_detail, name="course-detail"),
     path("patients/<uuid:code>/course/plan/", course_views.course_plan, name="course-plan"),

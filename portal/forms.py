@@ -28,9 +28,11 @@ class EnrolPatientForm(forms.Form):
         self.fields["clinic"].queryset = clinics
         first = clinics.first()
         if first:
+            from portal.clinic_forms import TimeZoneField
+
             self.fields["clinic"].initial = first
             self.fields["language"].initial = first.language
-            self.fields["time_zone"].initial = first.time_zone
+            self.fields["time_zone"] = TimeZoneField(first=first.time_zone, initial=first.time_zone)
         if clinics.count() == 1:
             self.fields["clinic"].widget = forms.HiddenInput()
 
