@@ -50,7 +50,7 @@ def edit_patient(
         time_zone,
     )
     patient.full_clean(exclude=["user"])
-    patient.save(update_fields=["name", "email", "language", "time_zone", "search_text"])
+    patient.save(update_fields=["name", "email", "language", "time_zone"])
     if patient.user is not None:
         # The account's language and zone drive the patient's pages, emails and reminders.
         patient.user.language, patient.user.time_zone = language, time_zone

@@ -7,7 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
-from portal import account_views, api, clinic_urls, clinic_views, pwa, reminder_views, views
+from portal import account_views, api, audit_views, clinic_urls, clinic_views, pwa, reminder_views, views
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
@@ -61,7 +61,7 @@ urlpatterns = [
         name="clinic-reminder-settings",
     ),
     path("api/v1/", include(api_urls)),
-    path("clinics/<uuid:code>/audit/", views.clinic_audit, name="clinic-audit"),
+    path("clinics/<uuid:code>/audit/", audit_views.audit_log, name="clinic-audit"),
     path("translations/", include(education_review_urls)),
     path("visits/<uuid:code>/edit/", views.visit_edit, name="visit-edit"),
     path("caregivers/<uuid:code>/edit/", views.caregiver_edit, name="caregiver-edit"),

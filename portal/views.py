@@ -27,7 +27,6 @@ from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
     access_caregiver_link,
-    access_clinic,
     access_clinic_patient,
     access_patient,
     access_visit,
@@ -85,17 +84,6 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         caregiver=request.user, status=CaregiverLink.Status.ACTIVE
     )
     return render(request, "portal/home.html", {"links": links})
-
-
-@login_required
-def clinic_audit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    """The clinic's audit log: who read or changed which patient's data. Admins only."""
-    clinic = access_clinic(request.user, code, admin=True)
-    page = Paginator(clinic.audit_events.select_related("actor"), 100).get_page(request.GET.get("page"))
-    codes = {event.patient_code for event in page.object_list if event.patient_code}
-    names = dict(clinic.patients.filter(code__in=codes).values_list("code", "name"))
-    rows = [(event, names.get(event.patient_code, event.patient_code)) for event in page.object_list]
-    return render(request, "portal/clinic_audit.html", {"clinic": clinic, "page": page, "rows": rows})
 
 
 @login_required

@@ -1,0 +1,108 @@
+"""The clinic's audit log: filters, actions in words, times with their zone, CSV export."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from portal.models import AuditEvent
+
+
+@pytest.fixture
+def admin_client(client, clinic_admin):
+    client.force_login(clinic_admin)
+    return client
+
+
+@pytest.fixture
+def events(clinic, patient, other_patient, clinician, clinic_admin):
+    clinic.time_zone = "America/New_York"
+    clinic.save()
+    rows = [
+        (datetime(2027, 1, 10, 15, 0, tzinfo=UTC), clinician, "patient.viewed", patient),
+        (
+            datetime(2027, 1, 11, 4, 30, tzinfo=UTC),
+            clinician,
+            "visit.moved",
+            patient,
+        ),  # 10 Jan, 23:30 in New York
+        (datetime(2027, 1, 12, 9, 0, tzinfo=UTC), clinic_admin, "patient.viewed", other_patient),
+    ]
+    for at, actor, action, subject in rows:
+        AuditEvent.objects.create(
+            at=at,
+            actor=actor,
+            actor_email=actor.email,
+            clinic=clinic,
+            action=action,
+            patient_code=subject.code,
+        )
+    return rows
+
+
+def listed(response):
+    return [(row["who"], row["action"], row["patient"]) for row in response.context["rows"]]
+
+
+def test_actions_in_words_newest_first_with_the_zone(admin_client, clinic, events, patient):
+    response = admin_client.get(reverse("clinic-audit", args=[clinic.code]))
+    rows = listed(response)[:3]
+    assert rows[0][1] == "Opened a patient's page"
+    assert rows[1] == ("clinician@example.test", "Moved a visit", patient.name)
+    text = response.content.decode()
+    assert "America/New_York" in text and "10 Jan 2027, 23:30 EST" in text
+
+
+def test_filters(admin_client, clinic, events, patient, clinician):
+    url = reverse("clinic-audit", args=[clinic.code])
+    assert len(listed(admin_client.get(url, {"person": clinician.email}))) == 2
+    assert [r[1] for r in listed(admin_client.get(url, {"action": "visit.moved"}))] == ["Moved a visit"]
+    patient.name = "Zoë Quinn"
+    patient.save()
+    by_name = listed(admin_client.get(url, {"patient": "ZOE"}))
+    assert {r[2] for r in by_name} == {patient.name} and len(by_name) == 2
+    assert len(listed(admin_client.get(url, {"patient": str(patient.code)}))) == 2
+    # Dates are the clinic's: 10 January in New York ends at 05:00 UTC on the 11th.
+    day = listed(admin_client.get(url, {"since": "2027-01-10", "until": "2027-01-10"}))
+    assert [r[1] for r in day] == ["Moved a visit", "Opened a patient's page"]
+    response = admin_client.get(url, {"since": "2027-01-12", "until": "2027-01-10"})
+    assert response.context["form"].errors["until"] and listed(response) == []
+    assert admin_client.get(url, {"action": "drop table"}).context["form"].errors["action"]
+
+
+def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, events, patient, clinic_admin):
+    url = reverse("clinic-audit", args=[clinic.code])
+    response = admin_client.get(url, {"patient": str(patient.code), "format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(response.content.decode())))
+    assert table[0][:4] == ["When", "Time zone", "Person", "Action"]
+    assert table[1:] == [
+        [
+            "2027-01-10T23:30:00-05:00",
+            "America/New_York",
+            "clinician@example.test",
+            "Moved a visit",
+            "visit.moved",
+            patient.name,
+            str(patient.code),
+            "",
+        ],
+        [
+            "2027-01-10T10:00:00-05:00",
+            "America/New_York",
+            "clinician@example.test",
+            "Opened a patient's page",
+            "patient.viewed",
+            patient.name,
+            str(patient.code),
+            "",
+        ],
+    ]
+    assert AuditEvent.objects.filter(action="audit.exported", actor=clinic_admin).exists()
+
+
+def test_clinicians_do_not_read_the_audit_log(client, clinician, clinic):
+    client.force_login(clinician)
+    assert client.get(reverse("clinic-audit", args=[clinic.code])).status_code == 404
