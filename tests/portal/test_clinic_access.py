@@ -2,7 +2,7 @@
 persona. A record of another clinic is a 404, and so is every clinic page for patients and
 caregivers; the API answers only to API keys (401 without one) and a key sees only its clinic."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -171,7 +171,7 @@ def api_url(world, template: str) -> str:
         course=world["course"].code,
         visit=world["visit"].code,
         assignment=world["assignment"].code,
-        today=date.today().isoformat(),
+        today=timezone.localdate().isoformat(),
     )
 
 
