@@ -116,6 +116,12 @@ def seed_demo(today: date | None = None) -> list[DemoLogin]:
     )
     # Visits were written directly above, so plan their reminders (idempotent).
     replan_patient(patient)
+    if not patient.assignments.exists():
+        # The clinic's default care plan, as a nurse would assign it.
+        from portal.assignments import assign_care_plan, default_care_plan
+
+        admin = User.objects.get(email="admin@demo.example")
+        assign_care_plan(patient=patient, by=admin, care_plan=default_care_plan(clinic))
     logins += [
         DemoLogin("patient", patient_user.email, HOME_PASSWORD, []),
         DemoLogin("caregiver", caregiver.email, HOME_PASSWORD, []),
