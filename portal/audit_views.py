@@ -68,12 +68,16 @@ ACTIONS = {
     "api_key.created": gettext_lazy("Made an API key"),
     "api_key.revoked": gettext_lazy("Revoked an API key"),
     "audit.exported": gettext_lazy("Exported the audit log"),
+    "dressing.recorded": gettext_lazy("Recorded a dressing check for a patient"),
 }
 PAGE_SIZE = 100
 CSV_LIMIT = 50_000
 
 
 def action_words(code: str) -> str:
+    if code.startswith("admin."):
+        # The operators' admin site audits itself as admin.<model>.<verb>.
+        return _("In the operators' admin site: %(what)s") % {"what": code.removeprefix("admin.")}
     return str(ACTIONS.get(code, code))
 
 
@@ -120,7 +124,7 @@ def filtered(clinic: Clinic, data: dict[str, object]) -> QuerySet[AuditEvent]:
     if data.get("until"):
         end = datetime.combine(data["until"], time(0), tzinfo=zone) + timedelta(days=1)  # type: ignore[arg-type]
         events = events.filter(at__lt=end)
-    if text := str(data.get("patient") or "").strip():
+    if text := str(data.get("patient") or "").replace("\x00", "").strip():
         try:
             codes = Q(patient_code=UUID(text))
         except ValueError:

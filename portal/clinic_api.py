@@ -43,6 +43,7 @@ from portal.models import (
     Patient,
     Reminder,
     TreatmentCourse,
+    visit_date_error,
 )
 from portal.search import fold
 from portal.timezones import TIME_ZONES
@@ -250,8 +251,8 @@ class ProposalQuery(serializers.Serializer):
 def bounded(value: date) -> date:
     from django.utils import timezone
 
-    if not scheduling.date_in_bounds(value, timezone.localdate()):
-        raise serializers.ValidationError(_("Enter a date within a year before or two years after today."))
+    if error := visit_date_error(value, timezone.localdate()):
+        raise serializers.ValidationError(error.messages)
     return value
 
 
@@ -521,7 +522,7 @@ class PatientListApi(ClinicListApi):
 
     def get_queryset(self) -> QuerySet[Patient]:
         patients = Patient.objects.filter(clinic=self.key.clinic).order_by("name", "pk")
-        for word in fold(self.request.query_params.get("q", "")[:100]).split():
+        for word in fold(self.request.query_params.get("q", "").replace("\x00", "")[:100]).split():
             patients = patients.filter(search_text__contains=word)
         return patients
 

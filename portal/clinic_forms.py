@@ -8,17 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import scheduling
-from portal.models import Clinic, StaffMembership
+from portal.models import Clinic, StaffMembership, visit_date_error
 from portal.timezones import TIME_ZONES
 from portal.zones import zone_choices
 
 
 def bounded(day: date) -> date:
     """Visit dates stay within a year before and two years after today."""
-    if not scheduling.date_in_bounds(day, timezone.localdate()):
-        raise forms.ValidationError(
-            _("Enter a date within a year before or two years after today."), code="out_of_range"
-        )
+    if error := visit_date_error(day, timezone.localdate()):
+        raise error
     return day
 
 

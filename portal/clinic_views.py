@@ -127,7 +127,8 @@ def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     clinics = list(list_clinics_for(request.user))
     if not clinics:
         raise Http404
-    query = request.GET.get("q", "").strip()[:100]
+    # Bounded, and without the NUL character PostgreSQL refuses in text.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     status = request.GET.get("status", "current")
     patients = list_clinic_patients_for(request.user)
     if status == "discharged":
@@ -194,7 +195,7 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
             document, fell_back = module.document(language)
             if (
                 not fell_back
-                and not review.is_reviewed(module, document)
+                and not review.is_reviewed(module, document, patient.clinic)
                 and review.reviewed_only(patient.clinic)
             ):
                 document, fell_back = module.document("en")

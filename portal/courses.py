@@ -14,11 +14,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal import scheduling
-from portal.models import InjectionVisit, Patient, Reminder, TreatmentCourse, User
+from portal.models import InjectionVisit, Patient, Reminder, TreatmentCourse, User, visit_date_error
 from portal.reminders import replan_patient
 from portal.reminders.rows import ReplanResult
 from portal.scheduling import ScheduleWarning, Slot
-from portal.services import clean_sites, record_audit
+from portal.services import clean_sites, record_audit, refused_if_taken
 
 ACTIVE = [InjectionVisit.Status.SCHEDULED, InjectionVisit.Status.DONE]
 
@@ -95,23 +95,21 @@ def change_warnings(
 
 
 def check_bounds(patient: Patient, days: list[date], now: datetime | None = None) -> None:
+    """Every date within the one visit window (portal.models.visit_date_error), said with the date."""
     today = clinic_today(patient, now)
     for day in days:
-        if not scheduling.date_in_bounds(day, today):
-            raise ValidationError(
-                _(
-                    "%(date)s is too far from today. Enter a date within a year before or two years after today."
-                )
-                % {"date": date_format(day, "DATE_FORMAT")}
-            )
+        if error := visit_date_error(day, today):
+            raise ValidationError(f"{date_format(day, 'DATE_FORMAT')}: {' '.join(error.messages)}")
 
 
 def check_free(
     patient: Patient, slots: list[tuple[date, time]], *, leave_out: frozenset[int] = frozenset()
 ) -> None:
     """Two visits of one patient at the same local date and time are one visit entered twice."""
+    # Only a cancelled visit frees its time (the database's visit_one_per_patient_and_time).
     taken = set(
-        InjectionVisit.objects.filter(course__patient=patient, status__in=ACTIVE)
+        InjectionVisit.objects.filter(patient=patient)
+        .exclude(status=InjectionVisit.Status.CANCELLED)
         .exclude(pk__in=leave_out)
         .values_list("local_date", "local_time")
     )
@@ -161,13 +159,15 @@ def plan_course(
     for planned in visits:
         visit = InjectionVisit(
             course=course,
+            patient=patient,
             local_date=planned.local_date,
             local_time=planned.local_time,
             sites=clean_sites(list(planned.sites)),
         )
         visit.full_clean()
         created.append(visit)
-    InjectionVisit.objects.bulk_create(created)
+    with refused_if_taken(_("There is already a visit at one of these dates and times.")):
+        InjectionVisit.objects.bulk_create(created)
     if course.started_on > visits[0].local_date:
         course.started_on = visits[0].local_date
         course.save(update_fields=["started_on"])
@@ -201,7 +201,8 @@ def _save_visit(
     visit: InjectionVisit, fields: list[str], *, by: User, action: str, request: HttpRequest | None
 ) -> CourseChange:
     visit.full_clean()
-    visit.save(update_fields=[*fields, "updated_at"])
+    with refused_if_taken(_("There is already a visit at this date and time.")):
+        visit.save(update_fields=[*fields, "updated_at"])
     patient = visit.course.patient
     result = replan_patient(patient)
     record_audit(actor=by, action=action, patient=patient, subject_code=visit.code, request=request)
@@ -276,7 +277,8 @@ def shift_visits(
     for moved in moving:
         moved.local_date += delta
         moved.full_clean()
-    InjectionVisit.objects.bulk_update(moving, ["local_date", "updated_at"])
+    with refused_if_taken(_("There is already a visit at one of these dates and times.")):
+        InjectionVisit.objects.bulk_update(moving, ["local_date", "updated_at"])
     result = replan_patient(patient)
     record_audit(actor=by, action="visits.shifted", patient=patient, subject_code=visit.code, request=request)
     return CourseChange(course=visit.course, replan=result, visits=tuple(moving))

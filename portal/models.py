@@ -220,7 +220,6 @@ class Patient(models.Model):
     # "Núñez" on SQLite and PostgreSQL alike. Set by save().
     search_text = models.CharField(max_length=400, blank=True, editable=False, db_index=True)
 
-
     class Meta:
         constraints = [
             models.CheckConstraint(condition=valid_time_zone("time_zone"), name="patient_time_zone_valid"),

@@ -87,11 +87,8 @@ def resend_patient_invitation(
 ) -> Invitation:
     if patient.discharged_at:
         raise ValidationError(_("This patient was discharged. Reopen their record first."))
-    invitation = invite_patient(patient=patient, by=by)
-    record_audit(
-        actor=by, action="invitation.sent", patient=patient, subject_code=invitation.code, request=request
-    )
-    return invitation
+    # invite_patient audits it (patient.reinvited).
+    return invite_patient(patient=patient, by=by, request=request)
 
 
 @transaction.atomic

@@ -20,9 +20,8 @@ LATER_TREATMENT_AFTER = timedelta(weeks=2)
 # A course runs at least 6 months and may go on to 18 (OPTiM); 60 visits at 2 weeks is
 # more than 2 years, so a longer list is a typing mistake.
 MAX_VISITS = 60
-# Visits are entered within this window around today; anything outside is a typing mistake
-# (and would overflow date arithmetic near year 1 or 9999).
-EARLIEST = timedelta(days=366)
+# How far ahead a proposal may reach ("until"); the window for each visit date is
+# portal.models.visit_date_error's.
 LATEST = timedelta(days=2 * 366)
 MAX_SHIFT_DAYS = 90
 
@@ -48,10 +47,6 @@ def propose_dates(
             break
         dates.append(following)
     return dates
-
-
-def date_in_bounds(day: date, today: date) -> bool:
-    return today - EARLIEST <= day <= today + LATEST
 
 
 class TimeProblem(StrEnum):

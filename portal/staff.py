@@ -9,7 +9,6 @@ from uuid import UUID
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.models import Session
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +20,7 @@ from django.utils.translation import gettext as _
 from portal.emails import send_email
 from portal.models import CaregiverLink, Clinic, Patient, StaffInvitation, StaffMembership, User
 from portal.reminders import replan_patient
-from portal.services import InvitationError, record_audit
+from portal.services import InvitationError, record_audit, remove_staff_member
 
 SALT = "portal.staff-invitation"
 CLINIC_FIELDS = (
@@ -232,22 +231,9 @@ def change_staff_role(
     return membership
 
 
-def end_sessions(user: User) -> int:
-    """Sign the person out everywhere, now (database sessions, the project's session engine)."""
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        if session.get_decoded().get("_auth_user_id") == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
-
-
 @transaction.atomic
 def remove_staff(*, membership: StaffMembership, by: User, request: HttpRequest | None = None) -> None:
     """Take the person off the clinic's staff; all their sessions end at once."""
     if membership.role == StaffMembership.Role.ADMIN and not other_admins(membership):
         raise ValidationError(_("A clinic needs at least one admin. Make someone else an admin first."))
-    user, clinic = membership.user, membership.clinic
-    membership.delete()
-    end_sessions(user)
-    record_audit(actor=by, action="staff.removed", clinic=clinic, subject_code=user.code, request=request)
+    remove_staff_member(membership=membership, by=by, request=request)

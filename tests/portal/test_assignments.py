@@ -11,6 +11,7 @@ from django.urls import reverse
 from portal import assignments
 from portal.models import Assignment, AssignmentProgress, AuditEvent, CarePlan
 from portal.queries import list_assignments_for
+from tests.helpers import log_in
 
 # The nine modules as their files say (education/content/*/module.toml), in reading order.
 ALL_MODULES = [
@@ -39,7 +40,7 @@ NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def nurse(client, clinician):
-    client.force_login(clinician)
+    log_in(client, clinician)
     return client
 
 
@@ -161,7 +162,7 @@ def test_withdrawn_assignments_disappear_for_readers(nurse, patient, clinician):
 
 
 def test_clinic_admins_keep_care_plans(client, clinic_admin, clinic):
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     client.get(reverse("care-plan-list", args=[clinic.code]))
     default = CarePlan.objects.get(clinic=clinic, is_default=True)
     add = reverse("care-plan-add", args=[clinic.code])

@@ -8,11 +8,12 @@ import pytest
 from django.urls import reverse
 
 from portal.models import AuditEvent
+from tests.helpers import log_in
 
 
 @pytest.fixture
 def admin_client(client, clinic_admin):
-    client.force_login(clinic_admin)
+    log_in(client, clinic_admin)
     return client
 
 
@@ -104,5 +105,5 @@ def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, eve
 
 
 def test_clinicians_do_not_read_the_audit_log(client, clinician, clinic):
-    client.force_login(clinician)
+    log_in(client, clinician)
     assert client.get(reverse("clinic-audit", args=[clinic.code])).status_code == 404

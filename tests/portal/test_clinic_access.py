@@ -12,6 +12,7 @@ from django.utils import timezone
 from portal import assignments
 from portal.api_keys import create_api_key
 from portal.models import CaregiverLink, StaffInvitation
+from tests.helpers import log_in
 
 PERSONAS = [
     "patient",
@@ -72,7 +73,7 @@ def world(
 def client_for(world, persona: str) -> Client:
     client = Client()
     if world["users"][persona] is not None:
-        client.force_login(world["users"][persona])
+        log_in(client, world["users"][persona])
     return client
 
 
@@ -134,7 +135,7 @@ def test_clinic_pages(world, persona, method, name, args, allowed):
 def test_admin_pages_of_another_clinic_are_404(world, other_clinic, make_staff):
     outsider = make_staff(other_clinic, "admin@south.example.test", role="admin")
     client = Client()
-    client.force_login(outsider)
+    log_in(client, outsider)
     for method, name, args, _allowed in PAGES:
         if name in ("clinic-home", "patient-list"):
             continue

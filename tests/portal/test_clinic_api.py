@@ -15,7 +15,7 @@ from portal.models import AuditEvent, ClinicApiKey, InjectionVisit, Patient
 
 
 @pytest.fixture(autouse=True)
-def fresh_rate_limits():
+def fresh_rate_limits(db):
     cache.clear()
     yield
     cache.clear()

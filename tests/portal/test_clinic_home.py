@@ -11,11 +11,12 @@ from django.utils import timezone
 from portal import assignments
 from portal.models import AuditEvent, CaregiverLink, Delivery, Patient, Reminder
 from portal.search import fold
+from tests.helpers import log_in
 
 
 @pytest.fixture
 def nurse(client, clinician):
-    client.force_login(clinician)
+    log_in(client, clinician)
     return client
 
 

@@ -11,11 +11,12 @@ from django.utils import timezone
 from portal import courses
 from portal.courses import PlannedVisit
 from portal.models import AuditEvent, InjectionVisit, Reminder
+from tests.helpers import log_in
 
 
 @pytest.fixture
 def nurse(client, clinician):
-    client.force_login(clinician)
+    log_in(client, clinician)
     return client
 
 

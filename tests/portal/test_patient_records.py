@@ -10,11 +10,12 @@ from django.utils import timezone
 from portal import assignments
 from portal.models import AuditEvent, Invitation, Patient, Reminder, User
 from portal.zones import CANONICAL_ZONES, zone_choices
+from tests.helpers import log_in
 
 
 @pytest.fixture
 def nurse(client, clinician):
-    client.force_login(clinician)
+    log_in(client, clinician)
     return client
 
 
@@ -102,7 +103,7 @@ def test_resend_and_withdraw_the_invitation(nurse, clinic):
     changes = AuditEvent.objects.filter(patient_code=patient.code).exclude(action__endswith="viewed")
     assert list(changes.order_by("at", "id").values_list("action", flat=True)) == [
         "patient.enrolled",
-        "invitation.sent",
+        "patient.reinvited",
         "invitation.withdrawn",
     ]
 

@@ -22,6 +22,7 @@ from portal.models import (
     TreatmentCourse,
     User,
 )
+from tests.helpers import log_in
 
 SLUGS = ["dressing-care", "when-to-call", "for-caregivers"]
 
@@ -47,6 +48,7 @@ def build(clinic, clinician, scale: int, tag: str) -> Patient:
         visits = InjectionVisit.objects.bulk_create(
             InjectionVisit(
                 course=course,
+                patient=patient,
                 local_date=today + timedelta(days=14 * v - 7),
                 local_time=timezone.datetime.min.time(),
             )
@@ -122,7 +124,7 @@ def test_clinic_pages_make_a_fixed_number_of_queries(sizes, page):
     counts = []
     for staff, patient, _clinic in sizes:
         client = Client()
-        client.force_login(staff)
+        log_in(client, staff)
         client.get("/clinic/")  # warm the session
         counts.append(count(client, PAGES[page](patient)))
     assert counts[0] == counts[1], counts
