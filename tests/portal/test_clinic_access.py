@@ -199,3 +199,29 @@ def test_api_lists_are_the_keys_clinic_only(world, other_clinic, make_patient, c
     body = Client(headers={"Authorization": f"Bearer {other_key}"}).get(url).json()
     text = str(body)
     assert str(world["patient"].code) not in text and str(world["plan"].code) not in text
+
+
+# Every staff read of patient data leaves an audit event naming the action (changes are
+# checked in each feature's tests).
+READS = [
+    ("clinic-home", [], "clinic.home_viewed", False),
+    ("patient-list", [], "patients.listed", False),
+    ("course-detail", ["patient"], "course.viewed", True),
+    ("visit-manage", ["visit"], "visit.viewed", True),
+    ("patient-assignments", ["patient"], "assignments.viewed", True),
+    ("handout-pack", ["patient"], "patient.pack_printed", True),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "action", "about_patient"), READS, ids=[r[0] for r in READS])
+def test_staff_reads_are_audited(world, name, args, action, about_patient):
+    from portal.models import AuditEvent
+
+    client = client_for(world, "clinician")
+    before = AuditEvent.objects.count()
+    assert client.get(reverse(name, args=url_args(world, args))).status_code == 200
+    events = AuditEvent.objects.order_by("-id")[: AuditEvent.objects.count() - before]
+    match = [e for e in events if e.action == action]
+    assert match and match[0].actor == world["users"]["clinician"]
+    if about_patient:
+        assert match[0].patient_code == world["patient"].code
