@@ -544,7 +544,7 @@ class PatientListApi(ClinicListApi):
             OpenApiExample("Enrolled", value=PATIENT, response_only=True, status_codes=["201"]),
             OpenApiExample(
                 "Email taken",
-                value={"email": ["Another patient of this clinic already uses this email address."]},
+                value={"email": ["This person is already enrolled at this clinic."]},
                 response_only=True,
                 status_codes=["400"],
             ),

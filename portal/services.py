@@ -149,6 +149,8 @@ def check_patient_email(*, clinic: Clinic, email: str, patient: Patient | None =
     others = clinic.patients.filter(email__iexact=email)
     if patient is not None:
         others = others.exclude(pk=patient.pk)
+    if others.exists() and patient is None:
+        raise ValidationError({"email": _("This person is already enrolled at this clinic.")}, code="taken")
     if others.exists():
         raise ValidationError(
             {"email": _("Another patient of this clinic already uses this email address.")}, code="taken"

@@ -106,7 +106,7 @@ def test_validation_errors_name_the_field_and_the_reason(write_key, patient, cli
         {"name": "Copy", "email": patient.email.upper(), "language": "en", "time_zone": "UTC"},
         content_type="application/json",
     )
-    assert response.json() == {"email": ["Another patient of this clinic already uses this email address."]}
+    assert response.json() == {"email": ["This person is already enrolled at this clinic."]}
     response = client.post(
         "/api/v1/patients/",
         {"name": "Nurse", "email": clinician.email, "language": "en", "time_zone": "UTC"},

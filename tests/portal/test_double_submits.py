@@ -56,7 +56,7 @@ def test_six_simultaneous_submits_make_one_row_each(site):
         staff, server + "/accounts/login/", {"login": "clinician@demo.example", "password": "demo-staff-2026"}
     )
     assert csrf_post(staff, server + "/accounts/2fa/authenticate/", {"code": totp_now()}).url.endswith(
-        "/patients/"
+        "/clinic/"
     )
 
     # Six enrolments of one email: one patient, one invitation, one email.

@@ -29,9 +29,7 @@ def enrol(nurse, clinic, email, name="New Patient"):
 def test_an_email_of_another_patient_or_of_staff_is_refused(nurse, clinic, patient, clinic_admin):
     response = enrol(nurse, clinic, "PATIENT@example.test")
     assert response.status_code == 200
-    assert response.context["form"].errors["email"] == [
-        "Another patient of this clinic already uses this email address."
-    ]
+    assert response.context["form"].errors["email"] == ["This person is already enrolled at this clinic."]
     response = enrol(nurse, clinic, clinic_admin.email)
     assert response.context["form"].errors["email"] == [
         "This email address belongs to clinic staff. The patient needs their own address."
@@ -71,6 +69,14 @@ def test_edit_an_invited_patient_and_their_invitation_follows(nurse, clinic):
         == "second@example.test"
     )
     assert AuditEvent.objects.filter(action="patient.changed", patient_code=patient.code).exists()
+    # Another patient's address is refused by name.
+    other = Patient.objects.create(clinic=clinic, name="Other", email="other@example.test", time_zone="UTC")
+    response = nurse.post(
+        url, {"name": "R", "email": other.email.upper(), "language": "fr", "time_zone": "UTC"}
+    )
+    assert response.context["form"].errors["email"] == [
+        "Another patient of this clinic already uses this email address."
+    ]
     # Legacy aliases are not offered, and not accepted.
     response = nurse.post(
         url, {"name": "R", "email": "second@example.test", "language": "fr", "time_zone": "US/Eastern"}

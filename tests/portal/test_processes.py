@@ -43,7 +43,7 @@ def test_an_authenticator_code_used_on_one_server_is_refused_by_another(site):
     ours, theirs = password_step(first), password_step(second)
     code = totp_now()
     signed_in = csrf_post(ours, first + "/accounts/2fa/authenticate/", {"code": code})
-    assert signed_in.url == first + "/patients/", signed_in.url
+    assert signed_in.url == first + "/clinic/", signed_in.url
     # Someone who saw the code over a shoulder replays it at the other server.
     replayed = csrf_post(theirs, second + "/accounts/2fa/authenticate/", {"code": code})
     assert replayed.url.endswith("/accounts/2fa/authenticate/")
