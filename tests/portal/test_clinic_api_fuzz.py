@@ -3,7 +3,9 @@ every clinic API operation never get a server error, and answers match the schem
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -15,7 +17,18 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 
 
 @pytest.fixture
-def write_key(clinic, clinic_admin, patient, settings):
+def keep_test_connection():
+    """The WSGI app would close the test's database connection after each request (Django's
+    own test client avoids the same signal handlers): fatal on PostgreSQL."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def write_key(clinic, clinic_admin, patient, settings, keep_test_connection):
     settings.CLINIC_API_RATE = "100000/minute"
     return create_api_key(clinic=clinic, by=clinic_admin, name="Fuzz", scope="write").key
 
