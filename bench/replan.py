@@ -1,0 +1,141 @@
+"""Re-planning time: one patient's settings change, and a clinic-wide reminder settings change.
+
+    .venv/bin/python bench/replan.py [--scale 50] [--repeat 10]
+
+On hcc_bench_pages_<scale>x (scale 50: 1,000 patients, each with an account and three visits;
+made afresh by bench/data.py), through the services a clinic admin's and a patient's pages
+call: `update_clinic_reminder_settings` (first change: plans every patient's reminders; second
+change: moves them) and `update_patient_settings` (a new reminder time), timed with the wall
+clock in one process on PostgreSQL, DEBUG off. While the clinic-wide change runs, a second
+connection keeps trying to change one patient row (lock_timeout 100 ms), to show whether the
+site would be blocked meanwhile.
+"""
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from datetime import time as clock
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+
+def probe_blocking(database: str, patient_code: str, stop: threading.Event, waits: list[float]) -> None:
+    """What a request writing one patient meanwhile would meet: lock waits, in seconds."""
+    import psycopg
+
+    with psycopg.connect(common.database_url(database), autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '100ms'")
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                conn.execute("UPDATE portal_patient SET name = name WHERE code = %s", [patient_code])
+                waits.append(time.perf_counter() - started)
+            except psycopg.errors.LockNotAvailable:
+                waits.append(float("inf"))
+            time.sleep(0.05)
+
+
+def measure(info: dict[str, Any], repeat: int, database: str) -> dict[str, Any]:
+    common.setup_django()
+    from portal import services
+    from portal.models import Clinic, Patient, Reminder, User
+
+    clinic = Clinic.objects.get(code=info["clinic"])
+    admin = User.objects.get(email="admin@bench.example")
+    result: dict[str, Any] = {"patients": clinic.patients.count()}
+    for label, days in (("clinic_first", 8), ("clinic_second", 9)):
+        stop, waits = threading.Event(), []
+        probe = threading.Thread(target=probe_blocking, args=(database, info["patient"], stop, waits))
+        probe.start()
+        started = time.perf_counter()
+        services.update_clinic_reminder_settings(clinic=clinic, by=admin, dressing_days=days)
+        result[f"{label}_s"] = round(time.perf_counter() - started, 2)
+        stop.set()
+        probe.join()
+        result[f"{label}_probe"] = {
+            "tries": len(waits),
+            "blocked": sum(w == float("inf") for w in waits),
+        }
+        result[f"{label}_reminders"] = Reminder.objects.filter(
+            patient__clinic=clinic, status="pending"
+        ).count()
+    people = {
+        # Six months of visits every two weeks, and a caregiver.
+        "busy": Patient.objects.get(code=info["patient"]),
+        # Three visits, no caregiver: most of the clinic.
+        "typical": clinic.patients.exclude(code=info["patient"]).order_by("pk").first(),
+    }
+    for label, patient in people.items():
+        times = []
+        for n in range(repeat):
+            started = time.perf_counter()
+            services.update_patient_settings(
+                patient=patient, by=patient.user, reminder_time=clock(8 + n % 3, 0)
+            )
+            times.append((time.perf_counter() - started) * 1000)
+        result[f"{label}_patient_ms"] = [round(t, 1) for t in times]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    database = f"hcc_bench_pages_{args.scale}x"
+    if args.child:
+        import json
+
+        common.emit(measure(json.loads(args.child[0]), int(args.child[1]), database))
+        return
+
+    import json
+
+    machine_before = common.machine()
+    info = common.bench_python(
+        "data.py", "pages", "--db", database, "--scale", str(args.scale), env=common.env_for(None)
+    )
+    env = common.env_for(database)
+    result = common.bench_python(
+        "replan.py", "--scale", str(args.scale), "--child", json.dumps(info), str(args.repeat), env=env
+    )
+    print(
+        "\n| what | patients | time | pending reminders after | writes to one patient blocked (lock wait > 100 ms) |"
+    )
+    print("|---|---:|---:|---:|---|")
+    for label, text in (
+        ("clinic_first", "clinic settings change, first plan"),
+        ("clinic_second", "clinic settings change, re-plan"),
+    ):
+        probe = result[f"{label}_probe"]
+        print(
+            f"| {text} | {result['patients']:,} | {result[f'{label}_s']} s | {result[f'{label}_reminders']:,} | "
+            f"{probe['blocked']} of {probe['tries']} tries |"
+        )
+    for label, text in (("typical", "3 visits"), ("busy", "13 visits and a caregiver")):
+        times = result[f"{label}_patient_ms"]
+        print(
+            f"| one patient's reminder time ({text}) | 1 | {min(times):.0f}–{max(times):.0f} ms "
+            f"(median {statistics.median(times):.0f}) | | |"
+        )
+    common.save(
+        "replan",
+        {
+            "command": " ".join(sys.argv),
+            "args": vars(args),
+            "machine_before": machine_before,
+            "results": result,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""The morning rush: N reminders due at the same moment, delivered by 1, 2 and 4
+`manage.py sendreminders` processes on PostgreSQL and by one on SQLite.
+
+    .venv/bin/python bench/rush.py [--count 100000] [--workers 1 2 4] [--no-sqlite]
+
+Each recipient has the in-app inbox and one push subscription on bench/pushserver.py, which
+answers 201 after 100 ms (email is off). The data set is made once per count as a template
+(bench/data.py rush) and copied for every configuration, so each starts from the same rows.
+The rush starts when `data.py due` makes every reminder due now; it ends when no reminder is
+pending (or at --timeout). Reported: throughput (reminders delivered per second from due to
+the last send), the share of deliveries sent within 60 s of due (target 99.9 %), p50/p99/max
+lateness, and a check that nothing was lost or doubled: every reminder sent, one delivery row
+per (reminder, channel, device), and every push subscription POSTed exactly once.
+"""
+
+import argparse
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+TEMPLATE = "hcc_bench_rush_tpl"
+TARGET = "hcc_bench_rush"
+SQLITE_TEMPLATE = common.VAR / "rush-sqlite-tpl"
+SQLITE_TARGET = common.VAR / "rush-sqlite"
+
+
+def pending_count(database: str | None) -> int:
+    query = "SELECT count(*) FROM portal_reminder WHERE status = 'pending'"
+    if database:
+        import psycopg
+
+        with psycopg.connect(common.database_url(database)) as conn:
+            return conn.execute(query).fetchone()[0]
+    with sqlite3.connect(SQLITE_TARGET / "db.sqlite3", timeout=30) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+def push_stats(path: str = "/stats") -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{common.PUSH_PORT}{path}", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def make_templates(count: int, sqlite: bool, force: bool) -> None:
+    marker = common.VAR / "rush-template.json"
+    made = json.loads(marker.read_text()) if marker.exists() else {}
+    parent_env = common.env_for(None)
+    if force or made.get("postgresql") != count:
+        print(f"Making the PostgreSQL template with {count:,} reminders…", file=sys.stderr)
+        started = time.monotonic()
+        common.bench_python("data.py", "rush", "--db", TEMPLATE, "--count", str(count), env=parent_env)
+        made["postgresql"], made["postgresql_seconds"] = count, round(time.monotonic() - started, 1)
+    if sqlite and (force or made.get("sqlite") != count):
+        print(f"Making the SQLite template with {count:,} reminders…", file=sys.stderr)
+        started = time.monotonic()
+        common.bench_python(
+            "data.py", "rush", "--sqlite", str(SQLITE_TEMPLATE), "--count", str(count), env=parent_env
+        )
+        made["sqlite"], made["sqlite_seconds"] = count, round(time.monotonic() - started, 1)
+    common.VAR.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(made))
+
+
+def run_one(engine: str, workers: int, count: int, timeout: float, deadline: float) -> dict[str, Any]:
+    if engine == "postgresql":
+        common.recreate_database(TARGET, template=TEMPLATE)
+        env = common.env_for(TARGET)
+        database: str | None = TARGET
+        db_args = ["--db", TARGET]
+    else:
+        shutil.rmtree(SQLITE_TARGET, ignore_errors=True)
+        shutil.copytree(SQLITE_TEMPLATE, SQLITE_TARGET)
+        env = common.env_for(None, sqlite_dir=SQLITE_TARGET)
+        database = None
+        db_args = ["--sqlite", str(SQLITE_TARGET)]
+    # Compile the catalogs once, so reminders render in every language.
+    common.manage("compilemessages", "--ignore", ".venv*", "--ignore", "bench*", "-v0", env=env)
+    push_stats("/reset")
+    load_before = common.machine()["load"]
+    due = common.bench_python("data.py", "due", *db_args, env=common.env_for(None))
+    started = time.monotonic()
+    logs = []
+    procs = []
+    for n in range(workers):
+        log = open(common.RESULTS / f"rush-{engine}-{workers}w-{n}.log", "w")  # noqa: SIM115
+        logs.append(log)
+        procs.append(
+            subprocess.Popen(
+                [common.PY, "manage.py", "sendreminders", "--idle", "1"],
+                cwd=common.ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    rss_max = 0
+    left = count
+    while time.monotonic() - started < timeout:
+        time.sleep(2)
+        rss_max = max(rss_max, *(common.rss_kib(p.pid) or 0 for p in procs))
+        left = pending_count(database)
+        print(
+            f"  {engine} × {workers}: {count - left:,}/{count:,} after {time.monotonic() - started:.0f} s",
+            file=sys.stderr,
+        )
+        if left == 0 or all(p.poll() is not None for p in procs):
+            break
+    wall = time.monotonic() - started
+    for proc in procs:
+        common.stop(proc)
+    for log in logs:
+        log.close()
+    report = common.bench_python(
+        "data.py", "rush-report", *db_args, "--deadline", str(deadline), env=common.env_for(None)
+    )
+    pushes = push_stats()
+    paths = pushes["paths"]
+    doubled = sum(1 for hits in paths.values() if hits > 1)
+    lost = count - len(paths)
+    from datetime import datetime
+
+    due_at = datetime.fromisoformat(due["due_at"])
+    last = datetime.fromisoformat(report["last_sent"]) if report["last_sent"] else None
+    span = (last - due_at).total_seconds() if last else None
+    sent = report["reminders"].get("sent", 0)
+    return {
+        "engine": engine,
+        "workers": workers,
+        "count": count,
+        "finished": left == 0,
+        "wall_s": round(wall, 1),
+        "span_s": round(span, 1) if span else None,
+        "throughput_per_s": round(sent / span, 1) if span else None,
+        "push_posts": pushes["posts"],
+        "push_lost": lost,
+        "push_doubled": doubled,
+        "worker_rss_max_mib": round(rss_max / 1024, 1),
+        "load_before": load_before,
+        "load_after": common.machine()["load"],
+        "report": report,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the one-worker SQLite run")
+    parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds per configuration")
+    parser.add_argument(
+        "--deadline", type=float, default=60, help="on time: sent within this many seconds of due"
+    )
+    parser.add_argument("--delay", type=float, default=0.1, help="the push endpoint's answer delay")
+    parser.add_argument("--remake", action="store_true", help="make the templates again")
+    args = parser.parse_args()
+
+    machine_before = common.machine()
+    make_templates(args.count, not args.no_sqlite, args.remake)
+    if not common.port_is_free(common.PUSH_PORT):
+        raise SystemExit(f"Port {common.PUSH_PORT} is busy")
+    push = subprocess.Popen(
+        [
+            common.PY,
+            str(common.BENCH / "pushserver.py"),
+            "--port",
+            str(common.PUSH_PORT),
+            "--delay",
+            str(args.delay),
+        ]
+    )
+    common.wait_for_port(common.PUSH_PORT)
+    configurations = [("postgresql", w) for w in args.workers] + ([] if args.no_sqlite else [("sqlite", 1)])
+    results = []
+    try:
+        for engine, workers in configurations:
+            result = run_one(engine, workers, args.count, args.timeout, args.deadline)
+            results.append(result)
+            print(json.dumps({k: v for k, v in result.items() if k != "report"}), file=sys.stderr)
+    finally:
+        common.stop(push)
+
+    print(
+        f"\n| database | workers | reminders | time from due to last send | reminders/s | deliveries within {args.deadline:g} s (inbox / push) | p99 lateness inbox / push | lost | doubled |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        ch = r["report"]["channels"]
+        inbox, push_ch = ch.get("inbox", {}), ch.get("push", {})
+        problems_lost = r["count"] - r["report"]["reminders"].get("sent", 0) + r["push_lost"]
+        print(
+            f"| {r['engine']} | {r['workers']} | {r['count']:,} | {r['span_s']} s | {r['throughput_per_s']} | "
+            f"{inbox.get('within_deadline', 0):.1%} / {push_ch.get('within_deadline', 0):.1%} | "
+            f"{inbox.get('p99_s', 0):.0f} s / {push_ch.get('p99_s', 0):.0f} s | {problems_lost} | "
+            f"{r['push_doubled'] + r['report']['duplicate_deliveries']} |"
+        )
+    common.save(
+        "rush",
+        {
+            "command": " ".join(sys.argv),
+            "args": vars(args),
+            "machine_before": machine_before,
+            "machine_after": common.machine(),
+            "results": results,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
