@@ -9,7 +9,8 @@ relative to the day of the run), each in its own database named hcc_bench_*.
 patient with a caregiver and 20 x scale delivered reminders in the inbox, and a clinic admin.
 `rush`: count patients, each with one pending reminder (due far in the future until
 `data.py due` makes them all due at once) and one push subscription on the local push endpoint.
-`population`: count patients with per-patient delivered reminders, for EXPLAIN.
+`population`: count patients with per-patient delivered reminders, caregivers and staff, and
+one reader with a long history (default 1,000), for EXPLAIN.
 
 Each command recreates the database, migrates it, fills it through the models (never the
 reminder worker's internals), and prints one JSON line last: sign-in cookies, codes, counts.
@@ -352,11 +353,35 @@ def make_rush(count: int, push_port: int) -> dict[str, Any]:
     return {"reminders": count, "push_subscriptions": count}
 
 
-def make_population(count: int, per_patient: int) -> dict[str, Any]:
-    from portal.models import Delivery, Reminder
+def make_population(count: int, per_patient: int, reader_history: int) -> dict[str, Any]:
+    """A whole system: count patients with per_patient delivered reminders each, a caregiver
+    (with an active link) for every third patient, five staff per clinic, and one reader in the
+    middle whose inbox holds reader_history reminders."""
+    from portal.models import CaregiverLink, Delivery, Reminder, StaffMembership, User
 
     users, patients, visits = make_people(count)
     today = local_today()
+    now = datetime.now(UTC)
+    staff = User.objects.bulk_create(
+        User(email=f"staff{n:03d}@bench.example", time_zone=ZONE, password="!") for n in range(50)
+    )
+    StaffMembership.objects.bulk_create(
+        StaffMembership(clinic=patients[n].clinic, user=user) for n, user in enumerate(staff)
+    )
+    carers = User.objects.bulk_create(
+        (User(email=f"c{n:07d}@bench.example", time_zone=ZONE, password="!") for n in range(0, count, 3)),
+        batch_size=BATCH,
+    )
+    CaregiverLink.objects.bulk_create(
+        (
+            CaregiverLink(
+                patient=patients[3 * k], caregiver=carer, email=carer.email, status="active", consented_at=now
+            )
+            for k, carer in enumerate(carers)
+        ),
+        batch_size=BATCH,
+    )
+    reader = count // 2
     for start in range(0, count, BATCH):
         reminders = Reminder.objects.bulk_create(
             Reminder(
@@ -373,7 +398,7 @@ def make_population(count: int, per_patient: int) -> dict[str, Any]:
                 finished_at=at_local(today - timedelta(days=k + 1), 9),
             )
             for n in range(start, min(start + BATCH, count))
-            for k in range(per_patient)
+            for k in range(reader_history if n == reader else per_patient)
         )
         Delivery.objects.bulk_create(
             Delivery(reminder=r, channel="inbox", status="sent", attempts=1, sent_at=r.due_at)
@@ -381,9 +406,11 @@ def make_population(count: int, per_patient: int) -> dict[str, Any]:
         )
     return {
         "patients": count,
-        "reminders": count * per_patient,
-        "reader": users[count // 2].email,
-        "cookie": session_cookie(users[count // 2]),
+        "caregiver_links": len(carers),
+        "reminders": (count - 1) * per_patient + reader_history,
+        "reader_inbox": reader_history,
+        "reader": users[reader].email,
+        "cookie": session_cookie(users[reader]),
     }
 
 
@@ -527,6 +554,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--per-patient", type=int, default=3)
+    parser.add_argument("--reader-history", type=int, default=1000, help="population: the reader's inbox")
     parser.add_argument("--push-port", type=int, default=common.PUSH_PORT)
     parser.add_argument("--deadline", type=float, default=60.0)
     parser.add_argument("--email", default="")
@@ -558,7 +586,7 @@ def main() -> None:
         elif args.kind == "rush":
             result = make_rush(args.count, args.push_port)
         elif args.kind == "population":
-            result = make_population(args.count, args.per_patient)
+            result = make_population(args.count, args.per_patient, args.reader_history)
         elif args.kind == "due":
             result = make_due()
         elif args.kind == "trickle":

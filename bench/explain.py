@@ -3,12 +3,13 @@
     .venv/bin/python bench/explain.py [--count 100000] [--per-patient 3] [--reuse]
 
 bench/data.py population fills hcc_bench_explain with --count patients, each with an account,
-a visit and --per-patient delivered reminders (inbox deliveries sent). One patient in the
-middle signs in; the inbox API (/api/v1/reminders/) and the inbox page (/reminders/) are
-requested through Django's test client, every SELECT they send is captured as executed, and
-PostgreSQL explains it with ANALYZE and BUFFERS. So the plans are those of whatever code
-serves the pages today, without naming its functions. Sequential scans on big tables and
-the execution times are summarised; the full plans are saved with the results.
+a visit and --per-patient delivered reminders (inbox deliveries sent), a caregiver for every
+third patient and five staff per clinic. The patient in the middle, whose inbox holds
+--reader-history reminders, signs in; the inbox API (/api/v1/reminders/) and the inbox page
+(/reminders/) are requested through Django's test client, every SELECT they send is captured
+as executed, and PostgreSQL explains it with ANALYZE and BUFFERS. So the plans are those of
+whatever code serves the pages today, without naming its functions. Sequential scans and
+execution times are summarised; the full plans are saved with the results.
 """
 
 import argparse
@@ -71,6 +72,7 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--per-patient", type=int, default=3)
+    parser.add_argument("--reader-history", type=int, default=1000, help="delivered reminders of the reader")
     parser.add_argument("--reuse", action="store_true", help="keep the database of an earlier run")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -93,6 +95,8 @@ def main() -> None:
             str(args.count),
             "--per-patient",
             str(args.per_patient),
+            "--reader-history",
+            str(args.reader_history),
             env=common.env_for(None),
         )
         info["made_in_s"] = round(time.monotonic() - started, 1)
@@ -103,7 +107,9 @@ def main() -> None:
     result = common.bench_python("explain.py", "--child", info["cookie"], env=env)
 
     print(
-        f"\n{info['patients']:,} patients, {info['reminders']:,} delivered reminders (data made in {info.get('made_in_s', '?')} s)\n"
+        f"\n{info['patients']:,} patients, {info.get('caregiver_links', 0):,} caregiver links, "
+        f"{info['reminders']:,} delivered reminders, {info.get('reader_inbox', '?')} in the reader's inbox "
+        f"(data made in {info.get('made_in_s', '?')} s)\n"
     )
     print("| page | request (ms) | query | execution (ms) | sequential scans |")
     print("|---|---:|---|---:|---|")

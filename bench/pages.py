@@ -95,7 +95,7 @@ def main() -> None:
             results.append(row)
             print(
                 f"{row['name']:<18} page {min(page_rps):7.0f}–{max(page_rps):7.0f} req/s  "
-                f"bare {min(bare_rps):7.0f}–{max(bare_rps):7.0f}  ratio {row['ratio']:.2f}  "
+                f"bare {min(bare_rps):7.0f}–{max(bare_rps):7.0f}  ratio {row['ratio']:.3f}  "
                 f"errors {row['errors']}",
                 file=sys.stderr,
             )
@@ -110,7 +110,7 @@ def main() -> None:
         print(
             f"| {row['name']} `{row['path']}` | {row['who']} | {row['bytes']:,} | "
             f"{', '.join(f'{x:.0f}' for x in row['page_rps'])} | {', '.join(f'{x:.0f}' for x in row['bare_rps'])} | "
-            f"{row['ratio']:.2f} | {', '.join(f'{x:.0f}' for x in row['page_p99_ms'] if x is not None)} |"
+            f"{row['ratio']:.3f} | {', '.join(f'{x:.0f}' for x in row['page_p99_ms'] if x is not None)} |"
         )
     common.save(
         "pages",

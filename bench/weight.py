@@ -70,7 +70,6 @@ class Recorder:
                 "body": sizes["responseBodySize"],
                 "headers": sizes["responseHeadersSize"],
                 "encoding": response.headers.get("content-encoding", ""),
-                "media": "",
             }
         )
 

@@ -145,7 +145,7 @@ def test_guide_pages_send_little_javascript(guide_weights: dict[str, Any]) -> No
 
 @pytest.fixture
 def readers(
-    client: Client, patient: Patient, caregiver: User, clinic_admin: User, make_visit: Callable[..., Any]
+    patient: Patient, caregiver: User, clinic_admin: User, make_visit: Callable[..., Any]
 ) -> dict[str, Any]:
     """A patient six months into treatment (13 visits every two weeks, long past, so the pages
     look the same whatever today is), a caregiver, 20 delivered reminders, and the clinic admin."""
@@ -194,6 +194,13 @@ def signed_in_params() -> list[Any]:
         )
         params.append(pytest.param(name, marks=marks, id=name))
     return params
+
+
+@pytest.mark.parametrize("name", SIGNED_IN_PAGES)
+def test_signed_in_page_would_fit_the_first_round_trip_compressed(readers: dict[str, Any], name: str) -> None:
+    who, url, _today = SIGNED_IN_PAGES[name]
+    weight = weigh(readers["clients"][who], url(readers))
+    assert weight["html_gzip"] + weight["css"] <= HTML_CSS_BUDGET, weight
 
 
 @pytest.mark.parametrize("name", signed_in_params())
