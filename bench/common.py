@@ -189,6 +189,18 @@ def fetch(url: str, cookie: str | None = None, accept_encoding: str | None = Non
         return error.code, error.read(), error.headers
 
 
+def settle(base: str, timeout: float = 60) -> None:
+    """Wait until the server has worked off what an earlier wrk run left queued (slow pages
+    keep the workers busy after wrk stops), so it does not eat into the next run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        fetch(base + "/healthz")
+        if time.monotonic() - started < 0.05:
+            return
+        time.sleep(0.2)
+
+
 # --- Processes and the machine -------------------------------------------------------------
 
 

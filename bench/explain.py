@@ -66,6 +66,13 @@ def explain_pages(cookie: str) -> dict[str, Any]:
     return found
 
 
+def describe(sql: str) -> str:
+    """A few words for a captured query: what it counts or which table it reads first."""
+    kind = "count" if sql.startswith("SELECT COUNT(") else "rows"
+    first = sql.split(" FROM ", 1)[1].split()[0].strip('"') if " FROM " in sql else "?"
+    return f"{kind} from {first}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,13 +122,8 @@ def main() -> None:
     print("|---|---:|---|---:|---|")
     for page, found in result.items():
         for plan in found["plans"]:
-            tables = [
-                t
-                for t in ("portal_reminder", "portal_delivery", "portal_patient", "portal_user")
-                if t in plan["sql"]
-            ]
             print(
-                f"| {page} | {found['request_ms']} | {', '.join(tables) or plan['sql'][:40]} | "
+                f"| {page} | {found['request_ms']} | {describe(plan['sql'])} | "
                 f"{plan['execution_ms']} | {', '.join(plan['seq_scans']) or '–'} |"
             )
     common.save(

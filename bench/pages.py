@@ -63,8 +63,10 @@ def main() -> None:
 
             runs: dict[str, list[dict]] = {"page": [], "bare": []}
             common.run_wrk(base + page["path"], duration=2, cookie=page["cookie"])  # warm-up
+            common.settle(base)
             common.run_wrk(bare_url, duration=2)
             for _ in range(args.runs):
+                common.settle(base)
                 runs["page"].append(
                     common.run_wrk(
                         base + page["path"],
@@ -73,11 +75,14 @@ def main() -> None:
                         cookie=page["cookie"],
                     )
                 )
+                common.settle(base)
                 runs["bare"].append(
                     common.run_wrk(bare_url, duration=args.duration, connections=args.connections)
                 )
             page_rps = [run["rps"] for run in runs["page"]]
             bare_rps = [run["rps"] for run in runs["bare"]]
+            if not all(bare_rps):
+                raise SystemExit(f"{page['name']}: the bare view answered nothing in a run: {bare_rps}")
             row = {
                 "name": page["name"],
                 "path": page["path"],
