@@ -14,6 +14,7 @@ per (reminder, channel, device), and every push subscription POSTed exactly once
 """
 
 import argparse
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -49,9 +50,19 @@ def push_stats(path: str = "/stats") -> dict[str, Any]:
         return json.loads(response.read())
 
 
+def schema_version() -> str:
+    """The migrations the templates were made with: other migrations, other templates."""
+    files = sorted(common.ROOT.glob("*/migrations/0*.py"))
+    return hashlib.sha256(
+        "".join(f"{f.relative_to(common.ROOT)}:{f.stat().st_size}" for f in files).encode()
+    ).hexdigest()[:12]
+
+
 def make_templates(count: int, sqlite: bool, force: bool) -> None:
     marker = common.VAR / "rush-template.json"
     made = json.loads(marker.read_text()) if marker.exists() else {}
+    if made.get("schema") != schema_version():
+        made = {"schema": schema_version()}
     parent_env = common.env_for(None)
     if force or made.get("postgresql") != count:
         print(f"Making the PostgreSQL template with {count:,} reminders…", file=sys.stderr)
@@ -114,8 +125,13 @@ def run_one(engine: str, workers: int, count: int, timeout: float, deadline: flo
         if left == 0 or all(p.poll() is not None for p in procs):
             break
     wall = time.monotonic() - started
+    crashed = [p.returncode for p in procs if p.poll() is not None and p.returncode != 0]
     for proc in procs:
         common.stop(proc)
+    if crashed:
+        raise SystemExit(
+            f"{engine} × {workers}: a worker exited with {crashed}; see bench/results/rush-*.log"
+        )
     for log in logs:
         log.close()
     report = common.bench_python(
