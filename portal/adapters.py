@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from portal import outbox
+from portal import emails, outbox
 from portal.middleware import passed_mfa
+from portal.models import User
 from portal.queries import must_use_mfa
 
 
@@ -43,10 +45,22 @@ class AccountAdapter(DefaultAccountAdapter):
         return methods
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        """Rendered now, in the reader's language; sent by the worker from the outbox."""
+        """Rendered now, in the reader's language (their account's, else the page's); sent by
+        the worker from the outbox."""
+        from allauth.account import app_settings
+
         request = self.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
-        message = self.render_mail(template_prefix, email, ctx)
+        ctx = {
+            "request": request,
+            "email": email,
+            "current_site": get_current_site(request),
+            "code_minutes": max(1, app_settings.LOGIN_BY_CODE_TIMEOUT // 60),
+            **context,
+        }
+        reader = User.objects.filter(email__iexact=email).values_list("language", flat=True).first()
+        with translation.override(reader or translation.get_language()):
+            message = self.render_mail(template_prefix, email, ctx)
+            message.from_email = emails.sender()
         outbox.enqueue(
             message, kind=template_prefix.rsplit("/", 1)[-1], expires_in=outbox_lifetime(template_prefix)
         )

@@ -87,25 +87,34 @@ class CaregiverInviteForm(CaregiverRoleForm):
             del self.fields["patient_consents"]
 
 
-class ReminderPreferencesForm(forms.Form):
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+class SettingsForm(forms.Form):
+    """The person's own settings, in plain words (portal.accounts.Settings)."""
+
+    label_suffix = ""
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIME_ZONE_CHOICES,
+        help_text=_("Reminders come at your time in this zone."),
+    )
     reminder_time = forms.TimeField(
-        label=_("Reminder time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+        label=_("Reminder time"),
+        help_text=_("The time of day you want your reminders."),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     quiet_start = forms.TimeField(
-        label=_("Quiet hours start"),
+        label=_("From"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text=_("No reminders between these times. Leave both empty for none."),
     )
     quiet_end = forms.TimeField(
-        label=_("Quiet hours end"),
+        label=_("To"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    reminders_by_email = forms.BooleanField(label=_("Send reminders by email"), required=False)
+    reminders_by_email = forms.BooleanField(label=_("By email"), required=False)
     reminders_by_push = forms.BooleanField(
-        label=_("Show reminders as notifications on my devices"), required=False
+        label=_("As notifications on my phone or computer"), required=False
     )
     discreet = forms.BooleanField(
         label=_("Discreet notifications"),

@@ -8,11 +8,13 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse
 from django.middleware import locale
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from portal.queries import must_use_mfa
@@ -20,21 +22,68 @@ from portal.queries import must_use_mfa
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
+class SessionMiddleware(sessions.SessionMiddleware):
+    """Django's, except that a visitor who sent no session cookie and has no session is not
+    told that the page varies by cookie: the public pages an anonymous reader gets (the
+    guide, the welcome) then carry neither a cookie nor ``Vary: Cookie``, so any cache may
+    keep them. Pages for a signed-in person are ``private, no-store`` and kept by no one."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = request.session
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES and session.is_empty():
+            session.accessed = False
+        return super().process_response(request, response)
+
+
+# A link may carry the language the visitor was reading into a page without a language
+# prefix (the guide's "Sign in", an invitation email): /accounts/login/?lang=es.
+LANGUAGE_PARAMETER = "lang"
+
+
+def language_in_query(request: HttpRequest) -> str | None:
+    code = request.GET.get(LANGUAGE_PARAMETER, "")
+    return code if code in dict(settings.LANGUAGES) else None
+
+
 class LocaleMiddleware(locale.LocaleMiddleware):
     """Language: the URL prefix on public pages, else a signed-in user's saved
-    language, else the browser's Accept-Language (Django's own order).
-    A signed-in user also reads every date and time in their own time zone."""
+    language, else ``?lang=`` on a link, else the language cookie, else the browser's
+    Accept-Language. A signed-in user also reads every date and time in their own time zone."""
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
         user = getattr(request, "user", None)
+        prefixed = bool(translation.get_language_from_path(request.path_info))
         if user is None or not user.is_authenticated:
             timezone.deactivate()
+            if not prefixed and (code := language_in_query(request)):
+                translation.activate(code)
+                request.LANGUAGE_CODE = code
             return
         timezone.activate(ZoneInfo(user.time_zone))
-        if not translation.get_language_from_path(request.path_info):
+        if not prefixed:
             translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        if settings.LANGUAGE_COOKIE_NAME in request.COOKIES and not translation.get_language_from_path(
+            request.path_info
+        ):
+            patch_vary_headers(response, ("Cookie",))  # the cookie chose this page's language
+        code = language_in_query(request)
+        control = response.get("Cache-Control", "")
+        # The sign-in and invitation pages keep the language for the steps that follow (the
+        # code page, the confirmation). A public page sets no cookie: caches keep it for all.
+        if code and not request.user.is_authenticated and "public" not in control:
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                code,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+        return response
 
 
 def is_staff_request(request: HttpRequest) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -168,6 +168,26 @@ def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
     )
 
 
+def count_unread_reminders_for(user: AnyUser) -> int:
+    """The number on the Reminders link: one query that starts from the reader's own rows
+    (no scan over other people's reminders), for the patients the user may still read."""
+    if not user.is_authenticated:
+        return 0
+    readable = Q(patient__user=user) | Q(
+        patient__in=CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).values(
+            "patient"
+        )
+    )
+    delivered = Delivery.objects.filter(
+        reminder=OuterRef("pk"), channel=Delivery.Channel.INBOX, status=Delivery.Status.SENT
+    )
+    return (
+        Reminder.objects.filter(readable, recipient=user, read_at__isnull=True)
+        .filter(Exists(delivered))
+        .count()
+    )
+
+
 def access_reminder(user: AnyUser, code: UUID, *, rules: Iterable[str] | None = None) -> Reminder:
     """One of the user's own delivered reminders (of one of ``rules``, when given)."""
     scope = list_inbox_for(user)
@@ -279,3 +299,9 @@ def access_care_plan(user: AnyUser, code: UUID) -> CarePlan:
         )
     except CarePlan.DoesNotExist:
         raise Http404 from None
+
+
+def list_assigned_module_slugs_for(user: AnyUser) -> list[str]:
+    """The guide modules the user's care team gave them to read (their live assignments, each
+    once, oldest first): kept on the device for reading offline, and in the data download."""
+    return list(dict.fromkeys(list_assignments_for(user).values_list("module_slug", flat=True)))

@@ -1,5 +1,5 @@
-"""HTML pages for reminders: the in-app inbox, one reminder, and a person's reminder settings
-(time, quiet hours, channels, calendar address)."""
+"""HTML pages for reminders: the in-app inbox, one reminder, the clinic's reminder log and
+its reminder settings. A person's own settings are their account's (account_views)."""
 
 from uuid import UUID
 
@@ -13,20 +13,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal import push, services
-from portal.forms import ClinicReminderSettingsForm, DressingReportForm, ReminderPreferencesForm
+from portal import services
+from portal.forms import ClinicReminderSettingsForm, DressingReportForm
 from portal.http import AuthenticatedHttpRequest
-from portal.models import CalendarFeed, ClinicReminderSettings, DressingLogEntry, Patient
+from portal.models import ClinicReminderSettings, DressingLogEntry
 from portal.queries import (
     access_clinic,
     access_clinic_patient,
     access_reminder,
     list_inbox_for,
-    list_push_subscriptions_for,
     reminder_log_for,
 )
 from portal.reminders import clinic_rule_settings, reminder_title, render_guidance
-from portal.reminders.calendar import feed_url
 from portal.reminders.planning import Rule
 
 # The reminders whose page asks whether every site is dry (the dressing log's two answers).
@@ -85,67 +83,6 @@ def patient_reminder_log(request: AuthenticatedHttpRequest, code: UUID) -> HttpR
         actor=request.user, action="patient.reminders_viewed", patient=patient, request=request
     )
     return render(request, "portal/patient_reminders.html", {"patient": patient, "log": log})
-
-
-@login_required
-def reminder_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
-    user = request.user
-    patient = Patient.objects.filter(user=user).first()
-    # A patient's timing lives on their patient record (the clinic sees it); a caregiver's on
-    # their account. Channels are always the person's own.
-    timing = patient or user
-    initial = {
-        "time_zone": timing.time_zone,
-        "reminder_time": timing.reminder_time,
-        "quiet_start": timing.quiet_start,
-        "quiet_end": timing.quiet_end,
-        "reminders_by_email": user.reminders_by_email,
-        "reminders_by_push": user.reminders_by_push,
-        "discreet": patient.discreet if patient else True,
-    }
-    form = ReminderPreferencesForm(request.POST or None, initial=initial, is_patient=patient is not None)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        channels = {key: data.pop(key) for key in ("reminders_by_email", "reminders_by_push")}
-        try:
-            if patient:
-                services.update_patient_settings(patient=patient, by=user, **data)
-                # The account's zone too: pages show times in it.
-                services.update_reminder_preferences(user=user, time_zone=data["time_zone"], **channels)
-            else:
-                services.update_reminder_preferences(user=user, **channels, **data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Reminder settings saved."))
-            return redirect("reminder-settings")
-    feed = CalendarFeed.objects.filter(user=user).first()
-    return render(
-        request,
-        "portal/reminder_settings.html",
-        {
-            "form": form,
-            "calendar_url": feed_url(feed) if feed else None,
-            "devices": list_push_subscriptions_for(user).order_by("created_at"),
-            "vapid_public_key": push.vapid_public_key(),
-        },
-    )
-
-
-@login_required
-@require_POST
-def calendar_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
-    services.rotate_calendar_feed(user=request.user)
-    messages.success(request, _("You have a new calendar address. The old one no longer works."))
-    return redirect("reminder-settings")
-
-
-@login_required
-@require_POST
-def calendar_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
-    services.revoke_calendar_feed(user=request.user)
-    messages.success(request, _("The calendar address no longer works."))
-    return redirect("reminder-settings")
 
 
 @login_required

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -415,7 +416,9 @@ def invitation_token(invitation: Invitation) -> str:
 
 
 def invitation_url(invitation: Invitation) -> str:
-    return settings.SITE_URL + reverse("invitation", args=[invitation_token(invitation)])
+    """The page opens in the language of the email that carries the link."""
+    path = reverse("invitation", args=[invitation_token(invitation)])
+    return f"{settings.SITE_URL}{path}?{urlencode({'lang': invitation.patient.language})}"
 
 
 def create_invitation(
@@ -501,8 +504,11 @@ def find_invitation(token: str, *, now: datetime | None = None) -> Invitation:
 
 
 @transaction.atomic
-def accept_invitation(*, token: str, user: User | None, now: datetime | None = None) -> AcceptedInvitation:
-    """Use an invitation: link the signed-in user, or create the account for its email.
+def accept_invitation(
+    *, token: str, user: User | None, now: datetime | None = None, language: str | None = None
+) -> AcceptedInvitation:
+    """Use an invitation: link the signed-in user, or create the account for its email, in
+    ``language`` (the one the person read the invitation in; default the patient's).
 
     Any refusal raises InvitationError before anything is written."""
     now = now or timezone.now()
@@ -525,7 +531,9 @@ def accept_invitation(*, token: str, user: User | None, now: datetime | None = N
         user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
         user = User.objects.create_user(
-            invitation.email, language=invitation.patient.language, time_zone=invitation.patient.time_zone
+            invitation.email,
+            language=language or invitation.patient.language,
+            time_zone=invitation.patient.time_zone,
         )
         created = True
     patient = invitation.patient
@@ -535,7 +543,8 @@ def accept_invitation(*, token: str, user: User | None, now: datetime | None = N
         if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
             raise InvitationError(_("Your account already belongs to another patient record."))
         patient.user = user
-        patient.save(update_fields=["user"])
+        patient.language = user.language  # one language for the person's pages and reminders
+        patient.save(update_fields=["user", "language"])
     else:
         link = invitation.caregiver_link
         assert link is not None

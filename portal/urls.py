@@ -22,11 +22,22 @@ patient_urls = [
 
 reminder_urls = [
     path("", reminder_views.reminder_list, name="reminder-list"),
-    path("settings/", reminder_views.reminder_settings, name="reminder-settings"),
-    path("calendar/rotate/", reminder_views.calendar_rotate, name="calendar-rotate"),
-    path("calendar/revoke/", reminder_views.calendar_revoke, name="calendar-revoke"),
+    # Older links: the settings are the account's now.
+    path("settings/", RedirectView.as_view(pattern_name="account-settings")),
     path("<uuid:code>/", reminder_views.reminder_detail, name="reminder-detail"),
     path("<uuid:code>/dressing/", reminder_views.reminder_dressing_report, name="reminder-dressing-report"),
+]
+
+account_urls = [
+    path("", account_views.account, name="account"),
+    path("settings/", account_views.settings_page, name="account-settings"),
+    path("devices/", account_views.devices, name="account-devices"),
+    path("devices/<uuid:code>/remove/", account_views.device_remove, name="account-device-remove"),
+    path("calendar/", account_views.calendar, name="account-calendar"),
+    path("calendar/rotate/", account_views.calendar_rotate, name="calendar-rotate"),
+    path("calendar/revoke/", account_views.calendar_revoke, name="calendar-revoke"),
+    path("data/", account_views.data_download, name="account-data"),
+    path("delete/", account_views.delete, name="account-delete"),
 ]
 
 api_urls = [
@@ -54,6 +65,7 @@ urlpatterns = [
     path("patients/", include(patient_urls)),
     path("", include(clinic_urls.urlpatterns)),
     path("reminders/", include(reminder_urls)),
+    path("account/", include(account_urls)),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path(
         "clinics/<uuid:code>/reminders/",
@@ -68,6 +80,9 @@ urlpatterns = [
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("accounts/profile/", RedirectView.as_view(pattern_name="home"), name="account-profile"),
+    # The app's own account page instead of the library's email screen: an address is
+    # the person's sign-in and their clinic's contact, changed by the clinic.
+    path("accounts/email/", RedirectView.as_view(pattern_name="account")),
     # Before allauth's: signing out also clears what the browser saved of the site.
     path("accounts/logout/", account_views.sign_out, name="account_logout"),
     path(

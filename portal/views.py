@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from django.shortcuts import redirect, render
 from django.urls import translate_url
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -71,8 +72,9 @@ def language(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
-def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return welcome(request)
     if is_clinic_staff(request.user):
         return redirect("clinic-home")
     patient = Patient.objects.filter(user=request.user).first()
@@ -82,6 +84,14 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         caregiver=request.user, status=CaregiverLink.Status.ACTIVE
     )
     return render(request, "portal/home.html", {"links": links})
+
+
+def welcome(request: HttpRequest) -> HttpResponse:
+    """The start page for a visitor: the guide first, signing in second. The same for every
+    visitor in a language, so any cache may keep it."""
+    response = render(request, "portal/welcome.html")
+    patch_cache_control(response, public=True, no_cache=True)
+    return response
 
 
 @login_required
@@ -276,7 +286,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponseBase:
     user = request.user if request.user.is_authenticated else None
     if request.method == "POST":
         try:
-            accepted = services.accept_invitation(token=token, user=user)
+            accepted = services.accept_invitation(token=token, user=user, language=translation.get_language())
         except services.InvitationError as error:
             return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
         if user is None:

@@ -35,7 +35,7 @@ class SectionCounter(HTMLParser):
             self.reading_id = True
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "details":
+        if tag == "details" and self.depth:  # the page's own menus are outside every section
             self.depth -= 1
         elif tag == "section":
             self.current = None

@@ -80,7 +80,8 @@ def test_exported_pages_are_what_a_visitor_sees(exported: Path) -> None:
     page = (exported / "site" / "en" / "guide" / "when-to-call" / "index.html").read_text()
     assert "Call the phone number your care team gave you." in page
     assert 'href="../../../index.html"' in page  # the brand goes to the language list
-    assert 'href="https://care.example.org/accounts/login/"' in page  # signing in is on the live site
+    # Signing in is on the live site, in the language of the page.
+    assert 'href="https://care.example.org/accounts/login/?lang=en"' in page
     root = (exported / "site" / "index.html").read_text()
     assert 'href="ar/guide/index.html" lang="ar"' in root
 

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def signed_in_settings(live_server: LiveServer, page: Page, user) -> None:
     sign_in(page, live_server.url, user)
-    page.goto(live_server.url + "/reminders/settings/")
+    page.goto(live_server.url + "/account/devices/")
 
 
 def test_notifications_button_explains_a_refusal(live_server: LiveServer, phone_page: Page, patient) -> None:

@@ -17,6 +17,13 @@ def invitation_path(message) -> str:
     return match.group(1)
 
 
+def invitation_link(message) -> str:
+    """The emailed link as the person opens it: it names the email's language (?lang=)."""
+    match = re.search(r"http://testserver(/invitation/[^/\s]+/\?lang=[\w-]+)\s", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
 # Invitations commit for real: the worker sends their emails from the outbox afterwards.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,9 +55,18 @@ def test_enrolment_emails_an_invitation_without_health_details(enrolled):
         assert word not in text
 
 
+def test_the_invitation_opens_in_the_language_of_its_email(client, enrolled):
+    link = invitation_link(deliver_emails()[-1])
+    assert link == enrolled + "?lang=es"
+    page = client.get(link, headers={"accept-language": "en"}).text
+    assert '<html lang="es"' in page
+    assert "Aceptar invitación" in page
+
+
 def test_accepting_creates_the_account_and_signs_in(client, enrolled):
-    assert client.get(enrolled).status_code == 200
-    response = client.post(enrolled)
+    link = invitation_link(deliver_emails()[-1])
+    assert client.get(link).status_code == 200
+    response = client.post(link)
     assert response.status_code == 302
     patient = Patient.objects.get(email="rosa@example.test")
     assert patient.user is not None

@@ -1,0 +1,70 @@
+"""What the header of every page needs: the language menu and the unread count on Reminders.
+
+Both are computed only when a template asks for them (the context holds callables), so a
+page without a header pays nothing."""
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import translate_url
+from django.utils import translation
+
+from portal.middleware import LANGUAGE_PARAMETER
+from portal.queries import count_unread_reminders_for
+
+
+def language_links(request: HttpRequest) -> list[dict[str, Any]]:
+    """The page the visitor is on, in every language, as plain links (no form, no cookie).
+
+    A page under a language prefix (the guide) links to its own translations; any other page
+    (the welcome, signing in, an invitation) to itself with ``?lang=``."""
+    current = translation.get_language()
+    prefixed = bool(translation.get_language_from_path(request.path_info))
+    query = request.GET.copy()
+    query.pop(LANGUAGE_PARAMETER, None)
+    links = []
+    for code, _name in settings.LANGUAGES:
+        if prefixed:
+            href = translate_url(request.get_full_path(), code)
+        else:
+            href = request.path + "?" + urlencode([*query.lists(), (LANGUAGE_PARAMETER, [code])], doseq=True)
+        local = translation.get_language_info(code)["name_local"]
+        links.append(
+            {
+                "code": code,
+                "name": local[:1].upper() + local[1:],
+                "href": href,
+                "bidi": code in settings.LANGUAGES_BIDI,
+                "current": code == current,
+            }
+        )
+    return links
+
+
+def current_path_without_language(request: HttpRequest) -> str:
+    """Where the signed-in person's language form sends them back to."""
+    query = request.GET.copy()
+    query.pop(LANGUAGE_PARAMETER, None)
+    return request.path + (f"?{query.urlencode()}" if query else "")
+
+
+def language_menu(request: HttpRequest) -> dict[str, Any]:
+    """A page under a language prefix (the guide) is simply read in another language, by
+    anyone: links. Elsewhere a signed-in person's choice is saved on their account: a form."""
+    prefixed = bool(translation.get_language_from_path(request.path_info))
+    return {
+        "links": language_links(request),
+        "save": request.user.is_authenticated and not prefixed,
+        "next": current_path_without_language(request),
+    }
+
+
+def context(request: HttpRequest) -> dict[str, Callable[[], Any]]:
+    """Template context processor (settings.TEMPLATES)."""
+    return {
+        "language_menu": lambda: language_menu(request),
+        "unread_reminders": lambda: count_unread_reminders_for(request.user),
+    }
