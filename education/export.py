@@ -28,7 +28,7 @@ from education.catalog import load_catalog
 from portal.pwa import PRECACHE_STATIC, manifest_context, service_worker_context
 
 TEST_HOST = "testserver"  # the host name Django's test Client sends
-LINK = re.compile(r"""(\s(?:href|src|data-sw)=")([^"]*)(")""")
+LINK = re.compile(r"""(\s(?:href|src|data-sw|data-page|data-scope|data-url)=")([^"]*)(")""")
 # A static host cannot answer a form (the footer's language form, signing out).
 FORM = re.compile(r"<form\b.*?</form>\s*", re.S | re.I)
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")

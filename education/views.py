@@ -117,8 +117,15 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def offline(request: HttpRequest) -> HttpResponse:
-    """What the service worker shows for a guide page that was never saved on the device."""
-    return who_may_keep(request, render(request, "education/offline.html"))
+    """The installed app's start page with no network, and what the service worker shows for
+    a page it has not kept. The same for everyone (it holds nothing private): its script
+    shows which guide pages this device kept, and the reader's own list (portal/templates/sw.js)."""
+    language = translation.get_language()
+    modules = []
+    for module in load_catalog().modules:
+        document, fell_back = module.document(language)
+        modules.append({"slug": module.slug, "title": document.title, "fell_back": fell_back})
+    return who_may_keep(request, render(request, "education/offline.html", {"modules": modules}))
 
 
 def _reader_body(document: Document, references: dict[str, Reference], clinic: Clinic | None) -> str:

@@ -6,6 +6,8 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -13,9 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import push, services
+from portal import push, pwa, services
 from portal.models import Reminder
-from portal.queries import access_reminder, list_inbox_for, list_push_subscriptions_for
+from portal.queries import (
+    access_reminder,
+    list_assigned_module_slugs_for,
+    list_followed_clinics_for,
+    list_inbox_for,
+    list_push_subscriptions_for,
+)
 from portal.reminders import reminder_title
 
 # Why an endpoint is refused, in words (codes from push.BlockedAddress).
@@ -126,6 +134,52 @@ class PushSubscriptionDetailApi(APIView):
         subscription = get_object_or_404(list_push_subscriptions_for(request.user), code=code)
         services.unsubscribe_push(subscription=subscription)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OfflineModuleOut(serializers.Serializer):
+    slug = serializers.SlugField()
+    url = serializers.CharField()
+
+
+class OfflinePhonesOut(serializers.Serializer):
+    clinic = serializers.CharField()
+    daytime = serializers.CharField()
+    after_hours = serializers.CharField()
+
+
+class OfflineListOut(serializers.Serializer):
+    reader = serializers.CharField()
+    until = serializers.DateTimeField()
+    language = serializers.CharField()
+    modules = OfflineModuleOut(many=True)
+    phones = OfflinePhonesOut(many=True)
+
+
+class OfflineListApi(APIView):
+    """What the signed-in person needs with no network: the modules their care team gave them
+    (in their language) and their care team's numbers. The service worker keeps it on the
+    device until the sign-in ends (``until``) or someone else signs in."""
+
+    @extend_schema(responses=OfflineListOut)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        with translation.override(user.language):
+            modules = [
+                {"slug": slug, "url": reverse("education:module-detail", args=[slug])}
+                for slug in list_assigned_module_slugs_for(user)
+            ]
+        phones = [
+            {"clinic": clinic.name, "daytime": clinic.phone_daytime, "after_hours": clinic.phone_after_hours}
+            for clinic in list_followed_clinics_for(user)
+        ]
+        data = {
+            "reader": pwa.reader_tag(user),
+            "until": request.session.get_expiry_date(),
+            "language": user.language,
+            "modules": modules,
+            "phones": phones,
+        }
+        return Response(OfflineListOut(data).data)
 
 
 class ReminderOut(serializers.ModelSerializer):

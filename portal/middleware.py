@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
+from portal import pwa
 from portal.queries import must_use_mfa
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -190,4 +191,19 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         if request.user.is_authenticated and "Cache-Control" not in response.headers:
             response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class ReaderMiddleware:
+    """Each page for a signed-in person names them (an opaque tag) to the service worker,
+    which keeps one person's offline list and drops it when a page names someone else or
+    nobody (portal/templates/sw.js)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            response[pwa.READER_HEADER] = pwa.reader_tag(request.user)
         return response

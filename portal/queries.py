@@ -65,6 +65,15 @@ def list_cared_for_patients(user: AnyUser) -> QuerySet[Patient]:
     return Patient.objects.filter(pk__in=links.values("patient")).select_related("clinic")
 
 
+def list_followed_clinics_for(user: AnyUser) -> QuerySet[Clinic]:
+    """The clinics of the patient the user is and of those they care for (not the clinics
+    where they work): whose numbers they may need to call."""
+    if not user.is_authenticated:
+        return Clinic.objects.none()
+    patients = Patient.objects.filter(Q(user=user) | Q(pk__in=list_cared_for_patients(user).values("pk")))
+    return Clinic.objects.filter(pk__in=patients.values("clinic")).order_by("name")
+
+
 def list_patients_for(user: AnyUser) -> QuerySet[Patient]:
     """Every patient the user may read: themselves, those they care for, their clinics' patients."""
     if not user.is_authenticated:

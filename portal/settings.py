@@ -106,6 +106,7 @@ MIDDLEWARE = [
     "portal.middleware.StaffSessionMiddleware",
     "portal.middleware.StaffMFAMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
+    "portal.middleware.ReaderMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -41,6 +41,7 @@ account_urls = [
 ]
 
 api_urls = [
+    path("offline/", api.OfflineListApi.as_view(), name="api-offline"),
     path("reminders/", api.ReminderListApi.as_view(), name="api-reminder-list"),
     path("reminders/<uuid:code>/read/", api.ReminderReadApi.as_view(), name="api-reminder-read"),
     path("push/key/", api.PushKeyApi.as_view(), name="api-push-key"),

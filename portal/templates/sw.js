@@ -1,25 +1,38 @@
-// Home Care Companion service worker (rendered by portal/pwa.py; the static export
-// writes its own copy). Guide pages the reader opens are kept for offline use:
-// network first, the saved copy when there is no network, else an offline page.
-// Only the public guide and static files are kept, and only responses the server marked
-// "Cache-Control: public": a page for a signed-in person (their menu, their clinic) is
-// never kept; for them the public version of the same page is fetched, without cookies,
-// and kept instead. Signing out clears everything (Clear-Site-Data).
-"use strict";
+{% comment %}
+Home Care Companion service worker (rendered by portal/pwa.py; the static export writes
+its own copy).
+- Guide pages: network first; a copy is kept for offline reading, but only a response the
+  server marked "Cache-Control: public" (the page as an anonymous reader gets it). For a
+  signed-in reader the public version of the same page is fetched, without cookies.
+- Any other page opens from the network; offline, the app's offline start page stands in.
+  Private pages are never kept.
+- The offline start page lists the guide pages kept here and, from the reader's own list
+  (the API names them; pages say who is signed in with the HCC-Reader header), the
+  modules their care team gave them. The list is dropped as soon as a page says someone
+  else, or nobody, is signed in, and signing out clears everything (Clear-Site-Data).
+- Install keeps only a few static files; the offline page of the reader's language comes
+  with the first page they open. A new version takes over at once (skipWaiting) and the
+  open pages offer a reload (sw-register.js).
+{% endcomment %}"use strict";
 
 const CONFIG = {{ config|safe }};
 const BASE = new URL(self.registration.scope);
 const STATIC_CACHE = "hcc-static-" + CONFIG.version;
 const PAGES_CACHE = "hcc-pages-v1";
+const READER_CACHE = "hcc-reader-v1";
+const READER_KEY = "__reader.json";
+const LANGUAGE_KEY = "__language";
 const GUIDE = new RegExp("^(" + CONFIG.languages.join("|") + ")/(guide|offline)/");
+{# The reader's list is asked for again after this long, when pages keep naming the same reader. #}
+const REFRESH_MS = 10 * 60 * 1000;
 
 const at = (path) => new URL(path, BASE).href;
+const anonymous = (path) => new Request(at(path), { credentials: "omit" });
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(STATIC_CACHE)
-      // Without cookies: the offline page must be the public one, whoever installs the worker.
-      .then((cache) => cache.addAll(CONFIG.precache.map((path) => new Request(at(path), { credentials: "omit" }))))
+      .then((cache) => cache.addAll(CONFIG.precache.map(anonymous)))
       .then(() => self.skipWaiting()),
   );
 });
@@ -30,8 +43,21 @@ self.addEventListener("activate", (event) => {
       .then((keys) => Promise.all(
         keys.filter((key) => key.startsWith("hcc-static-") && key !== STATIC_CACHE).map((key) => caches.delete(key)),
       ))
-      .then(() => self.clients.claim()),
+      .then(() => self.clients.claim())
+      .then(() => language().then(keepOfflinePage))
+      .then(() => refreshReader(null)),
   );
+});
+
+self.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (message.type === "visited") {
+    {# The first page, opened before this worker was in charge. #}
+    event.waitUntil(visited(message.url, message.language));
+  } else if (message.type === "refresh") {
+    {# A page changed what the reader should have offline (say, a new module). #}
+    event.waitUntil(refreshReader(null));
+  }
 });
 
 self.addEventListener("fetch", (event) => {
@@ -42,17 +68,18 @@ self.addEventListener("fetch", (event) => {
   }
   const path = url.pathname.slice(BASE.pathname.length);
   if (path.startsWith(CONFIG.staticPrefix)) {
-    // Only the precached files are kept: the admin's static files need not fill the phone.
     event.respondWith(fetch(request).catch(() => caches.match(request).then((saved) => saved || Response.error())));
   } else if (GUIDE.test(path) && !url.search) {
-    // A page printed for one patient (?for=...) is not kept.
-    event.respondWith(networkFirst(request, event).catch(() => offlinePage(path)));
+    {# A page printed for one patient (?for=...) is not kept. #}
+    event.respondWith(guidePage(request, event, path.split("/")[0]).catch(() => offlinePage(path.split("/")[0])));
+  } else if (request.mode === "navigate") {
+    event.respondWith(page(request, event));
   }
 });
 
 function isPublic(response) {
   if (!CONFIG.requirePublic) {
-    return true; // The static export: every file is the public guide.
+    return true; {# The static export: every file is the public guide. #}
   }
   const control = (response.headers.get("Cache-Control") || "").toLowerCase();
   return /(^|[\s,])public([\s,]|$)/.test(control) && !/private|no-store/.test(control);
@@ -65,14 +92,28 @@ async function keep(url, response) {
   }
 }
 
-async function networkFirst(request, event) {
+{# The public version of a page, fetched without cookies, when not kept yet (or always). #}
+async function keepPublic(url, again) {
+  if (!again && (await caches.match(url))) {
+    return;
+  }
+  try {
+    await keep(url, await fetch(url, { credentials: "omit" }));
+  } catch (error) {
+    {# Offline now: kept another time. #}
+  }
+}
+
+async function guidePage(request, event, lang) {
   try {
     const response = await fetch(request);
     if (isPublic(response)) {
       await keep(request.url, response.clone());
     } else if (response.ok) {
-      // A signed-in reader's page: keep the public version of it instead.
-      event.waitUntil(fetch(request.url, { credentials: "omit" }).then((copy) => keep(request.url, copy)).catch(() => {}));
+      event.waitUntil(keepPublic(request.url, true));
+    }
+    if (request.mode === "navigate") {
+      event.waitUntil(learn(response, lang));
     }
     return response;
   } catch (error) {
@@ -84,13 +125,109 @@ async function networkFirst(request, event) {
   }
 }
 
-async function offlinePage(path) {
-  const page = CONFIG.offlinePages[path.split("/")[0]] || CONFIG.offlinePages.en;
-  return (await caches.match(at(page))) || Response.error();
+async function page(request, event) {
+  try {
+    const response = await fetch(request);
+    event.waitUntil(learn(response, ""));
+    return response;
+  } catch (error) {
+    return offlinePage(await language());
+  }
 }
 
-// Web push (portal/push.py). The payload is encrypted for this device; with discreet mode on
-// (the default) it says only that there is a reminder, and the text is behind the link.
+{# What a page from the network says: its language (or its path's), and who is signed in. #}
+async function learn(response, pathLanguage) {
+  if (!response.ok || response.type !== "basic") {
+    return;
+  }
+  const lang = (response.headers.get("Content-Language") || pathLanguage).toLowerCase();
+  if (CONFIG.offlinePages[lang]) {
+    const cache = await caches.open(READER_CACHE);
+    await cache.put(at(LANGUAGE_KEY), new Response(lang));
+    await keepOfflinePage(lang);
+  }
+  await refreshReader(response.headers.get("HCC-Reader") || "");
+}
+
+async function language() {
+  const saved = await caches.match(at(LANGUAGE_KEY));
+  const lang = saved ? await saved.text() : "";
+  return CONFIG.offlinePages[lang] ? lang : "en";
+}
+
+async function keepOfflinePage(lang) {
+  const path = CONFIG.offlinePages[lang];
+  {# A worker whose files a newer version removed must not bring them back. #}
+  if (!path || !(await caches.has(STATIC_CACHE))) {
+    return;
+  }
+  const cache = await caches.open(STATIC_CACHE);
+  if (!(await cache.match(at(path)))) {
+    try {
+      await cache.add(anonymous(path));
+    } catch (error) {
+      {# Offline now: kept another time. #}
+    }
+  }
+}
+
+async function visited(url, lang) {
+  const target = new URL(url, BASE);
+  const path = target.pathname.slice(BASE.pathname.length);
+  if (target.origin === BASE.origin && GUIDE.test(path) && !target.search) {
+    await keepPublic(target.href, false);
+  }
+  if (CONFIG.offlinePages[lang]) {
+    await keepOfflinePage(lang);
+  }
+}
+
+async function offlinePage(lang) {
+  const last = CONFIG.offlinePages[await language()];
+  for (const path of [CONFIG.offlinePages[lang], last, ...Object.values(CONFIG.offlinePages)]) {
+    const saved = path && (await caches.match(at(path)));
+    if (saved) {
+      return saved;
+    }
+  }
+  return Response.error();
+}
+
+{# The signed-in reader's own list: what their care team gave them to read (kept here, with #}
+{# the pages) and their care team's numbers. ``reader`` is who the page said is signed in #}
+{# ("" nobody; null: ask the server). #}
+async function refreshReader(reader) {
+  if (!CONFIG.readerApi) {
+    return;
+  }
+  const cache = await caches.open(READER_CACHE);
+  const savedResponse = await cache.match(at(READER_KEY));
+  const saved = savedResponse ? await savedResponse.json() : null;
+  if (saved && reader !== null && saved.reader !== reader) {
+    await cache.delete(at(READER_KEY));
+  }
+  if (reader === "" || (saved && saved.reader === reader && Date.now() - saved.fetched < REFRESH_MS)) {
+    return;
+  }
+  let list = null;
+  try {
+    const response = await fetch(at(CONFIG.readerApi), { credentials: "same-origin", headers: { Accept: "application/json" } });
+    list = response.ok ? await response.json() : null;
+    if (!list && (response.status === 401 || response.status === 403)) {
+      await cache.delete(at(READER_KEY));
+    }
+  } catch (error) {
+    return; {# Offline: keep what is there. #}
+  }
+  if (list) {
+    list.fetched = Date.now();
+    await cache.put(at(READER_KEY), new Response(JSON.stringify(list), { headers: { "Content-Type": "application/json" } }));
+    await Promise.all(list.modules.map((module) => keepPublic(at(module.url), false)));
+  }
+}
+
+{# Web push (portal/push.py). The payload is encrypted for this device; with discreet mode on #}
+{# (the default) it says only that there is a reminder, and the text is behind the link. #}
 self.addEventListener("push", (event) => {
   let data = {};
   try {
@@ -108,12 +245,23 @@ self.addEventListener("push", (event) => {
 });
 
 self.addEventListener("notificationclick", (event) => {
-  event.notification.close();
-  const url = (event.notification.data && event.notification.data.url) || BASE.href;
-  event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
-      const open = windows.find((client) => client.url === url);
-      return open ? open.focus() : self.clients.openWindow(url);
-    }),
-  );
+  event.waitUntil(openFromNotification(event.notification));
 });
+
+{# The reminder's page: in the window already showing it, else in an open window of the app, #}
+{# else in a new one. Only pages of this app: the path of any other address opens here. #}
+async function openFromNotification(notification) {
+  notification.close();
+  const given = new URL((notification.data && notification.data.url) || BASE.href, BASE);
+  const url = new URL(given.pathname + given.search + given.hash, BASE).href;
+  const windows = await self.clients.matchAll({ type: "window" });
+  const showing = windows.find((client) => client.url === url);
+  if (showing) {
+    return showing.focus();
+  }
+  if (windows.length) {
+    const moved = await windows[0].navigate(url);
+    return (moved || windows[0]).focus();
+  }
+  return self.clients.openWindow(url);
+}

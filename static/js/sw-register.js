@@ -1,14 +1,48 @@
-// Registers the service worker named by this script tag's data-sw attribute, so
-// guide pages keep working offline. Relative on purpose: the static export
-// serves the same pages from any folder.
+// Registers the service worker named by this script tag's data-sw attribute, so pages
+// keep working offline. Relative on purpose: the static export serves the same pages from
+// any folder. Also tells the worker which page came first (it was fetched before the worker
+// was in charge), and offers a reload when a new version of the app takes over.
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || !script.dataset.sw || !("serviceWorker" in navigator)) {
     return;
   }
+  var text = script.dataset;
+  var firstVisit = !navigator.serviceWorker.controller;
+  var controlled = !firstVisit;
+  navigator.serviceWorker.addEventListener("controllerchange", function () {
+    if (!controlled) {
+      controlled = true; // The first worker: nothing on this page is old.
+      return;
+    }
+    if (document.getElementById("app-updated") || !text.updated) {
+      return;
+    }
+    var note = document.createElement("div");
+    note.id = "app-updated";
+    note.className = "message updated";
+    note.setAttribute("role", "status");
+    var words = document.createElement("span");
+    words.textContent = text.updated + " ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.textContent = text.reload;
+    button.addEventListener("click", function () {
+      location.reload();
+    });
+    note.append(words, button);
+    (document.querySelector("main") || document.body).prepend(note);
+  });
   window.addEventListener("load", function () {
-    navigator.serviceWorker.register(script.dataset.sw).catch(function () {
+    navigator.serviceWorker.register(script.dataset.sw).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      if (firstVisit && registration.active) {
+        registration.active.postMessage({ type: "visited", url: location.href, language: document.documentElement.lang });
+      }
+    }).catch(function () {
       // No offline copy then; the page itself works as before.
     });
   });

@@ -45,7 +45,8 @@ def test_a_visited_guide_page_opens_offline(live_server: LiveServer, phone_page:
     assert phone_page.locator("h1").inner_text() == "Side effects"
     unseen = phone_page.goto(live_server.url + "/en/guide/household-safety/")
     assert unseen is not None and unseen.status == 200
-    assert phone_page.locator("h1").inner_text() == "You are offline"
+    assert phone_page.locator("h1").inner_text() == "Read offline"
+    assert phone_page.locator("#not-kept").is_visible()
 
 
 def test_the_static_export_works_offline_from_a_sub_folder(
@@ -61,8 +62,15 @@ def test_the_static_export_works_offline_from_a_sub_folder(
     response = phone_page.reload()
     assert response is not None and response.status == 200
     assert phone_page.locator("h1").inner_text() == "Side effects"
-    assert phone_page.evaluate("getComputedStyle(document.querySelector('.site-header')).display") == "flex"
-    # A page never opened falls back to the offline page in its language.
+    assert (
+        phone_page.evaluate("getComputedStyle(document.querySelector('.site-header .bar')).display") == "flex"
+    )
+    # A page never opened falls back to the offline page in the reader's language, which the
+    # worker kept when the reader first opened a page in it (and only then: issue 13).
+    phone_page.context.set_offline(False)
+    phone_page.goto(host + "ar/guide/index.html")
+    phone_page.wait_for_timeout(300)
+    phone_page.context.set_offline(True)
     phone_page.goto(host + "ar/guide/when-to-call/index.html")
     offline = (exported / "site" / "ar" / "offline" / "index.html").read_text()
     assert phone_page.evaluate("document.documentElement.lang") == "ar"
@@ -76,7 +84,7 @@ def test_printed_handout_keeps_content_and_numbers_and_ends_with_a_compact_sourc
     shown = "sel => [...document.querySelectorAll(sel)].some(e => getComputedStyle(e).display !== 'none')"
     assert not phone_page.evaluate(shown, "#sources"), "the full list is for the handout only"
     phone_page.emulate_media(media="print")
-    for hidden in (".site-header", ".languages", ".toc", ".site-footer", ".skip", ".section-sources"):
+    for hidden in (".site-header", ".language-menu", ".toc", ".site-footer", ".skip", ".section-sources"):
         assert not phone_page.evaluate(shown, hidden), hidden
     for kept in ("h1", ".module-body section", "#sources li", ".clinic-phones", ".emergency-number"):
         assert phone_page.evaluate(shown, kept), kept

@@ -32,7 +32,7 @@ def test_service_worker_is_served_from_the_root_uncached(client: Client) -> None
     assert response["Content-Type"].startswith("text/javascript")
     assert response["Cache-Control"] == "no-cache"
     body = response.content.decode()
-    config = json.loads(re.search(r"const CONFIG = (\{.*?\n\});", body, re.S).group(1))
+    config = json.loads(re.search(r"const CONFIG = (\{.*?\});\n", body).group(1))
     assert config["offlinePages"]["en"] == "en/offline/"
     assert config["offlinePages"]["ar"] == "ar/offline/"
     assert config["staticPrefix"] == "static/"
@@ -54,4 +54,4 @@ def test_offline_page_in_every_language(client: Client) -> None:
 def test_every_page_links_the_manifest_and_registers_the_worker(client: Client) -> None:
     page = client.get("/en/guide/").content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
-    assert '<script src="/static/js/sw-register.js" data-sw="/sw.js" defer></script>' in page
+    assert '<script src="/static/js/sw-register.js" data-sw="/sw.js" ' in page
