@@ -7,11 +7,20 @@
   if (!box || !select || !window.Intl) {
     return;
   }
-  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  var known = Array.prototype.some.call(select.options, function (option) {
-    return option.value === zone;
+  var detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  var options = Array.prototype.map.call(select.options, function (option) {
+    return option.value;
   });
-  if (!zone || !known || zone === box.dataset.saved) {
+  // Browsers may name a zone by an older alias (Asia/Calcutta for Asia/Kolkata): find the
+  // list's name that the browser resolves to the same zone.
+  var zone = options.indexOf(detected) >= 0 ? detected : options.filter(function (name) {
+    try {
+      return new Intl.DateTimeFormat("en", { timeZone: name }).resolvedOptions().timeZone === detected;
+    } catch (error) {
+      return false;
+    }
+  })[0];
+  if (!zone || zone === box.dataset.saved) {
     return;
   }
   box.querySelector(".zone").textContent = zone.replace(/_/g, " ");
