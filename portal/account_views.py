@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from portal import accounts, push, services
 from portal.devices import list_devices
-from portal.forms import SettingsForm
+from portal.forms import EmailChangeForm, SettingsForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CalendarFeed, Patient
 from portal.queries import list_push_subscriptions_for, must_use_mfa
@@ -66,16 +66,53 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
+def email(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Ask to sign in with another address: a link goes there, and only opening it changes it."""
+    form = EmailChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accounts.request_email_change(user=request.user, email=form.cleaned_data["email"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("We sent a link to %(email)s. Open it to confirm the new address.")
+                % {"email": form.cleaned_data["email"]},
+            )
+            return redirect("account")
+    return render(request, "portal/account_email.html", {"form": form})
+
+
+@login_required
+def email_confirm(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
+    """A page with a button, not a change on opening: mail scanners open links too."""
+    try:
+        new = accounts.email_from_token(user=request.user, token=token)
+        if request.method == "POST":
+            accounts.confirm_email_change(user=request.user, token=token)
+            messages.success(request, _("You now sign in with %(email)s.") % {"email": new})
+            return redirect("account")
+    except ValidationError as error:
+        return render(
+            request, "portal/account_email_confirm.html", {"error": " ".join(error.messages)}, status=400
+        )
+    return render(request, "portal/account_email_confirm.html", {"email": new})
+
+
+@login_required
 def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     saved = accounts.current_settings(user)
     is_patient = Patient.objects.filter(user=user).exists()
-    form = SettingsForm(request.POST or None, initial=saved.__dict__, is_patient=is_patient)
+    form = SettingsForm(
+        request.POST or None, initial=saved.__dict__, is_patient=is_patient, current_zone=saved.time_zone
+    )
     devices = list_push_subscriptions_for(user).count()
     if request.method == "POST" and form.is_valid():
         chosen = accounts.Settings(**{"discreet": True, **form.cleaned_data})
         try:
-            accounts.save_settings(user=user, settings=chosen)
+            accounts.save_settings(user=user, choice=chosen)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -10,15 +10,20 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Prefetch
+from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 
 from portal import services
 from portal.devices import device_name
+from portal.emails import send_email
 from portal.models import (
+    AssignmentProgress,
     AuditEvent,
     CalendarFeed,
     CaregiverLink,
@@ -32,7 +37,7 @@ from portal.models import (
     StaffMembership,
     User,
 )
-from portal.queries import list_assigned_module_slugs_for, must_use_mfa
+from portal.queries import list_assignments_for, must_use_mfa
 from portal.reminders import replan_patient
 from portal.reminders.planning import in_quiet_hours
 
@@ -71,40 +76,40 @@ def current_settings(user: User) -> Settings:
 
 
 @transaction.atomic
-def save_settings(*, user: User, settings: Settings) -> None:
+def save_settings(*, user: User, choice: Settings) -> None:
     """Save everything on the settings page at once; reminders are planned again for every
     patient whose reminders this person gets (services do it in this transaction)."""
-    if (settings.quiet_start is None) != (settings.quiet_end is None):
+    if (choice.quiet_start is None) != (choice.quiet_end is None):
         raise ValidationError(_("Give both the start and the end of quiet hours, or neither."))
-    services.set_language(user=user, language=settings.language)
+    services.set_language(user=user, language=choice.language)
     timing = {
-        "time_zone": settings.time_zone,
-        "reminder_time": settings.reminder_time,
-        "quiet_start": settings.quiet_start,
-        "quiet_end": settings.quiet_end,
+        "time_zone": choice.time_zone,
+        "reminder_time": choice.reminder_time,
+        "quiet_start": choice.quiet_start,
+        "quiet_end": choice.quiet_end,
     }
     channels = {
-        "reminders_by_email": settings.reminders_by_email,
-        "reminders_by_push": settings.reminders_by_push,
+        "reminders_by_email": choice.reminders_by_email,
+        "reminders_by_push": choice.reminders_by_push,
     }
     patient = Patient.objects.filter(user=user).first()
     if patient is None:
         services.update_reminder_preferences(user=user, **timing, **channels)
         return
-    services.update_patient_settings(patient=patient, by=user, discreet=settings.discreet, **timing)
+    services.update_patient_settings(patient=patient, by=user, discreet=choice.discreet, **timing)
     # Pages show times in the account's zone: the same as the patient record's.
-    services.update_reminder_preferences(user=user, time_zone=settings.time_zone, **channels)
+    services.update_reminder_preferences(user=user, time_zone=choice.time_zone, **channels)
 
 
 def _time(value: time) -> str:
     return formats.time_format(value, "TIME_FORMAT")
 
 
-def settings_warnings(settings: Settings, *, devices: int) -> list[str]:
+def settings_warnings(choice: Settings, *, devices: int) -> list[str]:
     """What a person should know about their choices, in plain words. Saving is never
     refused for these: each is a choice someone may make on purpose."""
     warnings = []
-    start, end = settings.quiet_start, settings.quiet_end
+    start, end = choice.quiet_start, choice.quiet_end
     if start is not None and start == end:
         warnings.append(
             _(
@@ -112,10 +117,10 @@ def settings_warnings(settings: Settings, *, devices: int) -> list[str]:
                 "Choose two different times, or leave both empty."
             )
         )
-    elif start is not None and end is not None and in_quiet_hours(settings.reminder_time, start, end):
+    elif start is not None and end is not None and in_quiet_hours(choice.reminder_time, start, end):
         # Where planning moves it (portal.reminders.planning): to the end of the quiet hours
         # that day, or just before they start when they end only the next day.
-        wraps_to_tomorrow = start > end and settings.reminder_time >= start
+        wraps_to_tomorrow = start > end and choice.reminder_time >= start
         moved = (
             (datetime.combine(date(2000, 1, 1), start) - timedelta(minutes=1)).time()
             if wraps_to_tomorrow
@@ -126,13 +131,13 @@ def settings_warnings(settings: Settings, *, devices: int) -> list[str]:
                 "Your reminder time, %(time)s, is inside your quiet hours, "
                 "so your reminders will come at %(moved)s instead."
             )
-            % {"time": _time(settings.reminder_time), "moved": _time(moved)}
+            % {"time": _time(choice.reminder_time), "moved": _time(moved)}
         )
-    if not settings.reminders_by_email and not settings.reminders_by_push:
+    if not choice.reminders_by_email and not choice.reminders_by_push:
         warnings.append(
             _("Email and notifications are both off. You will see reminders only when you open this app.")
         )
-    elif settings.reminders_by_push and not devices:
+    elif choice.reminders_by_push and not devices:
         warnings.append(
             _(
                 "Notifications are on, but no phone or computer is set up for them yet. "
@@ -140,6 +145,65 @@ def settings_warnings(settings: Settings, *, devices: int) -> list[str]:
             )
         )
     return warnings
+
+
+# --- Changing the sign-in email address ----------------------------------------------------------
+
+EMAIL_CHANGE_SALT = "portal.accounts.email-change"
+EMAIL_CHANGE_HOURS = 24
+
+
+def check_new_email(user: User, email: str) -> None:
+    if email == user.email:
+        raise ValidationError({"email": _("This is already your email address.")})
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": _("This email address belongs to another account.")})
+    patient = Patient.objects.select_related("clinic").filter(user=user).first()
+    if patient is not None:
+        services.check_patient_email(clinic=patient.clinic, email=email, patient=patient)
+
+
+def request_email_change(*, user: User, email: str) -> None:
+    """Email a confirmation link to the new address; nothing changes until it is opened there."""
+    email = email.strip().lower()
+    check_new_email(user, email)
+    token = signing.dumps({"user": str(user.code), "email": email}, salt=EMAIL_CHANGE_SALT)
+    url = settings.SITE_URL + reverse("account-email-confirm", args=[token])
+    send_email(email, "email-change", {"url": url, "hours": EMAIL_CHANGE_HOURS}, user.language)
+
+
+def email_from_token(*, user: User, token: str) -> str:
+    """The new address a confirmation link carries, or ValidationError saying why it cannot be used."""
+    try:
+        data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=timedelta(hours=EMAIL_CHANGE_HOURS))
+    except signing.SignatureExpired:
+        raise ValidationError(_("This link has expired. Ask for a new one.")) from None
+    except signing.BadSignature:
+        raise ValidationError(_("This link is not valid. Check that you copied all of it.")) from None
+    if data.get("user") != str(user.code):
+        raise ValidationError(_("This link is for another account. Sign out, then open it again."))
+    return str(data["email"])
+
+
+@transaction.atomic
+def confirm_email_change(*, user: User, token: str) -> str:
+    """Sign in with the new address from now on: the account, its verified address, and the
+    person's patient record and caregiver links (the clinic's contact) change together. The
+    old address is told, in case someone else did it."""
+    email = email_from_token(user=user, token=token)
+    check_new_email(user, email)
+    old = user.email
+    with services.refused_if_taken({"email": _("This email address belongs to another account.")}):
+        User.objects.filter(pk=user.pk).update(email=email)
+        Patient.objects.filter(user=user).update(email=email)
+        CaregiverLink.objects.filter(caregiver=user).exclude(status=CaregiverLink.Status.REVOKED).update(
+            email=email
+        )
+    user.refresh_from_db(fields=["email"])
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    send_email(old, "email-changed", {}, user.language)
+    return email
 
 
 # --- Download my data --------------------------------------------------------------------------
@@ -207,7 +271,7 @@ def export_account_data(*, user: User, now: datetime) -> dict[str, Any]:
         },
         "patient_record": _patient_record(patient, user) if patient else None,
         "caring_for": [_caring(link) for link in caring],
-        "assigned_modules": list_assigned_module_slugs_for(user),
+        "modules": _modules(user),
         "reminders": [_reminder(reminder, user) for reminder in reminders],
         "devices": [
             {
@@ -305,6 +369,46 @@ def _caring(link: CaregiverLink) -> dict[str, Any]:
             for entry in link.patient.mine  # type: ignore[attr-defined]
         ],
     }
+
+
+def _modules(user: User) -> list[dict[str, Any]]:
+    """The modules given to the person to read, with how far they got and their answers."""
+    assignments = list_assignments_for(user).prefetch_related(
+        Prefetch(
+            "progress",
+            queryset=AssignmentProgress.objects.filter(reader=user).prefetch_related("answers"),
+            to_attr="mine",
+        )
+    )
+    modules = []
+    for assignment in assignments:
+        progress = assignment.mine[0] if assignment.mine else None  # type: ignore[attr-defined]
+        modules.append(
+            {
+                "module": assignment.module_slug,
+                "for": "you" if assignment.patient.user_id == user.pk else assignment.patient.name,
+                "assigned_at": _iso(assignment.assigned_at),
+                "progress": {
+                    "state": progress.state,
+                    "opened_at": _iso(progress.opened_at),
+                    "read_to_the_end_at": _iso(progress.finished_at),
+                    "understood_at": _iso(progress.acknowledged_at),
+                    "language": progress.language,
+                    "answers": [
+                        {
+                            "question": answer.question_id,
+                            "answer": answer.answer,
+                            "correct": answer.correct,
+                            "at": _iso(answer.answered_at),
+                        }
+                        for answer in sorted(progress.answers.all(), key=lambda a: a.answered_at)
+                    ],
+                }
+                if progress
+                else None,
+            }
+        )
+    return modules
 
 
 def _reminder(reminder: Reminder, user: User) -> dict[str, Any]:

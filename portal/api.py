@@ -160,7 +160,24 @@ class OfflineListApi(APIView):
     (in their language) and their care team's numbers. The service worker keeps it on the
     device until the sign-in ends (``until``) or someone else signs in."""
 
-    @extend_schema(responses=OfflineListOut)
+    @extend_schema(
+        responses=OfflineListOut,
+        examples=[
+            OpenApiExample(
+                "A patient's list",
+                value={
+                    "reader": "3f9c0a51d2e84b7c6a10",
+                    "until": "2026-03-15T09:00:00Z",
+                    "language": "es",
+                    "modules": [{"slug": "dressing-care", "url": "/es/guide/dressing-care/"}],
+                    "phones": [
+                        {"clinic": "North Clinic", "daytime": "+1 555 0100", "after_hours": "+1 555 0199"}
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         with translation.override(user.language):

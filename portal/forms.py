@@ -87,16 +87,15 @@ class CaregiverInviteForm(CaregiverRoleForm):
             del self.fields["patient_consents"]
 
 
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label=_("New email address"), max_length=254)
+
+
 class SettingsForm(forms.Form):
     """The person's own settings, in plain words (portal.accounts.Settings)."""
 
     label_suffix = ""
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    time_zone = forms.ChoiceField(
-        label=_("Time zone"),
-        choices=TIME_ZONE_CHOICES,
-        help_text=_("Reminders come at your time in this zone."),
-    )
     reminder_time = forms.TimeField(
         label=_("Reminder time"),
         help_text=_("The time of day you want your reminders."),
@@ -122,8 +121,17 @@ class SettingsForm(forms.Form):
         help_text=_("Notifications and emails say only that there is a reminder, not what it is about."),
     )
 
-    def __init__(self, *args, is_patient: bool, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, is_patient: bool, current_zone: str, **kwargs):  # type: ignore[no-untyped-def]
+        from portal.clinic_forms import TimeZoneField
+        from portal.zones import zone_choices, zone_label
+
         super().__init__(*args, **kwargs)
+        zone = TimeZoneField(help_text=_("Reminders come at your time in this zone."))
+        # The person's own zone first (kept even when it is an old alias the list leaves out).
+        others = [(group, [c for c in options if c[0] != current_zone]) for group, options in zone_choices()]
+        zone.choices = [(str(_("Your time zone")), [(current_zone, zone_label(current_zone))]), *others]
+        self.fields["time_zone"] = zone
+        self.order_fields(["language", "time_zone"])
         if not is_patient:
             del self.fields["discreet"]
 

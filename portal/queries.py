@@ -311,6 +311,10 @@ def access_care_plan(user: AnyUser, code: UUID) -> CarePlan:
 
 
 def list_assigned_module_slugs_for(user: AnyUser) -> list[str]:
-    """The guide modules the user's care team gave them to read (their live assignments, each
-    once, oldest first): kept on the device for reading offline, and in the data download."""
-    return list(dict.fromkeys(list_assignments_for(user).values_list("module_slug", flat=True)))
+    """The guide modules the user's care team gave them to read (their live assignments), each
+    once and in reading order: kept on the device for reading offline."""
+    from education.catalog import load_catalog
+
+    order = {module.slug: index for index, module in enumerate(load_catalog().modules)}
+    slugs = set(list_assignments_for(user).values_list("module_slug", flat=True))
+    return sorted((slug for slug in slugs if slug in order), key=order.__getitem__)

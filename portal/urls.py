@@ -30,6 +30,8 @@ reminder_urls = [
 
 account_urls = [
     path("", account_views.account, name="account"),
+    path("email/", account_views.email, name="account-email"),
+    path("email/<str:token>/", account_views.email_confirm, name="account-email-confirm"),
     path("settings/", account_views.settings_page, name="account-settings"),
     path("devices/", account_views.devices, name="account-devices"),
     path("devices/<uuid:code>/remove/", account_views.device_remove, name="account-device-remove"),
@@ -83,7 +85,7 @@ urlpatterns = [
     path("accounts/profile/", RedirectView.as_view(pattern_name="home"), name="account-profile"),
     # The app's own account page instead of the library's email screen: an address is
     # the person's sign-in and their clinic's contact, changed by the clinic.
-    path("accounts/email/", RedirectView.as_view(pattern_name="account")),
+    path("accounts/email/", RedirectView.as_view(pattern_name="account-email")),
     # Before allauth's: signing out also clears what the browser saved of the site.
     path("accounts/logout/", account_views.sign_out, name="account_logout"),
     path(

@@ -166,7 +166,7 @@ SIGNED_IN_PAGES = {
     # name: (reader, url maker, bytes of HTML + CSS as served today, when over budget)
     "patient-today": ("patient", lambda r: reverse("patient-detail", args=[r["patient"].code]), None),
     "inbox": ("patient", lambda r: reverse("reminder-list"), None),
-    "reminder-settings": ("patient", lambda r: reverse("reminder-settings"), 42_600),
+    "settings": ("patient", lambda r: reverse("account-settings"), 42_600),
     "caregiver-home": ("caregiver", lambda r: reverse("home"), None),
     "clinic-home": ("admin", lambda r: reverse("patient-list"), None),
     "clinic-patient": ("admin", lambda r: reverse("patient-detail", args=[r["patient"].code]), None),

@@ -106,6 +106,7 @@ def test_account_pages_are_accessible_in_english_and_arabic(
     device = PushSubscription.objects.get(user=account_data)
     for name, args in (
         ("account", []),
+        ("account-email", []),
         ("account-settings", []),
         ("account-devices", []),
         ("account-device-remove", [device.code]),

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from portal import pwa
+from portal import assignments, pwa
 from portal.models import Reminder
 from portal.reminders import replan_patient
 from portal.reminders.delivery import send_due_reminders
@@ -58,11 +58,10 @@ def settle(page: Page, url_part: str) -> None:
 
 
 @pytest.fixture
-def assigned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The modules the patient's care team assigned. Until the clinic workspace's assignments
-    are in (issue 10), the query the app asks is answered here."""
+def assigned(patient, clinician) -> list[str]:
+    """The module the patient's care team assigned (the clinic workspace's assignment)."""
     slugs = ["when-to-call"]
-    monkeypatch.setattr("portal.api.list_assigned_module_slugs_for", lambda user: slugs)
+    assignments.assign_modules(patient=patient, by=clinician, slugs=slugs)
     return slugs
 
 

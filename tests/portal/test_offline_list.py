@@ -8,18 +8,18 @@ import re
 import pytest
 from django.urls import reverse
 
-from portal import pwa
+from portal import assignments, pwa
 from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_offline_list_names_the_reader_their_modules_and_their_care_teams_numbers(
-    client, patient, monkeypatch
+    client, patient, clinician
 ):
-    monkeypatch.setattr(
-        "portal.api.list_assigned_module_slugs_for", lambda user: ["when-to-call", "side-effects"]
-    )
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["when-to-call", "side-effects"])
+    # A module for caregivers only is not the patient's to read.
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["for-caregivers"])
     patient.user.language = "es"
     patient.user.save(update_fields=["language"])
     log_in(client, patient.user)
@@ -28,9 +28,10 @@ def test_the_offline_list_names_the_reader_their_modules_and_their_care_teams_nu
     data = response.json()
     assert data["reader"] == pwa.reader_tag(patient.user)
     assert data["language"] == "es"
+    # In reading order (module.toml: side effects 6, when to call 7).
     assert data["modules"] == [
-        {"slug": "when-to-call", "url": "/es/guide/when-to-call/"},
         {"slug": "side-effects", "url": "/es/guide/side-effects/"},
+        {"slug": "when-to-call", "url": "/es/guide/when-to-call/"},
     ]
     assert data["phones"] == [
         {"clinic": "North Clinic", "daytime": "+1 555 0100", "after_hours": "+1 555 0199"}
@@ -47,6 +48,7 @@ def test_a_caregiver_gets_the_numbers_of_the_patients_clinic_and_staff_get_none(
     )
     link_caregiver(elsewhere, caregiver.email)
     log_in(client, caregiver)
+    assert client.get(reverse("api-offline")).json()["modules"] == []
     assert [p["clinic"] for p in client.get(reverse("api-offline")).json()["phones"]] == [
         "East Clinic",
         "North Clinic",
