@@ -94,7 +94,6 @@ class EmailChangeForm(forms.Form):
 class SettingsForm(forms.Form):
     """The person's own settings, in plain words (portal.accounts.Settings)."""
 
-    label_suffix = ""
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     reminder_time = forms.TimeField(
         label=_("Reminder time"),
@@ -125,6 +124,7 @@ class SettingsForm(forms.Form):
         from portal.clinic_forms import TimeZoneField
         from portal.zones import zone_choices, zone_label
 
+        kwargs.setdefault("label_suffix", "")  # labels read as plain words, checkboxes too
         super().__init__(*args, **kwargs)
         zone = TimeZoneField(help_text=_("Reminders come at your time in this zone."))
         # The person's own zone first (kept even when it is an old alias the list leaves out).
