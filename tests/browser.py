@@ -98,3 +98,49 @@ def sign_in(page: Page, live_server_url: str, user: Any) -> None:
             }
         ]
     )
+
+
+def deliver_push(page: Page, origin: str, payload: dict[str, Any], timeout_ms: int = 20_000) -> None:
+    """Deliver a push message to the page's real service worker through CDP, as a push
+    service would (pushManager.subscribe cannot reach one here).
+
+    Waits for the registration of the site's scope that has an activated worker, rather than
+    taking the first registration CDP reports: under load that can be one still installing,
+    and a push sent to it is lost."""
+    import json
+
+    cdp = page.context.new_cdp_session(page)
+    registrations: dict[str, dict[str, Any]] = {}
+    activated: set[str] = set()
+
+    def registration_updated(event: dict[str, Any]) -> None:
+        for registration in event["registrations"]:
+            registrations[registration["registrationId"]] = registration
+
+    def version_updated(event: dict[str, Any]) -> None:
+        for version in event["versions"]:
+            if version["status"] == "activated":
+                activated.add(version["registrationId"])
+
+    cdp.on("ServiceWorker.workerRegistrationUpdated", registration_updated)
+    cdp.on("ServiceWorker.workerVersionUpdated", version_updated)
+    cdp.send("ServiceWorker.enable")
+    scope = origin.rstrip("/") + "/"
+    waited = 0
+    while True:
+        ready = [
+            registration_id
+            for registration_id, registration in registrations.items()
+            if registration["scopeURL"] == scope
+            and not registration["isDeleted"]
+            and registration_id in activated
+        ]
+        if ready:
+            break
+        assert waited < timeout_ms, f"no activated service worker for {scope}: {registrations}"
+        page.wait_for_timeout(100)
+        waited += 100
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": ready[-1], "data": json.dumps(payload)},
+    )

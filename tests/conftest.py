@@ -226,3 +226,11 @@ def clinic_admin(clinic: Clinic, make_staff: Callable[..., User]) -> User:
 @pytest.fixture
 def other_clinician(other_clinic: Clinic, make_staff: Callable[..., User]) -> User:
     return make_staff(other_clinic, "clinician@south.example.test")
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup: None, live_server: Any) -> Any:
+    """pytest-django's live server, started only once the test database exists: started
+    before it, the server's threads do not share the in-memory SQLite database and leave
+    their own connections open (warnings, then errors, in whichever browser test runs first)."""
+    return live_server

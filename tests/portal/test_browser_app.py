@@ -14,7 +14,7 @@ from portal import assignments, pwa
 from portal.models import Reminder
 from portal.reminders import replan_patient
 from portal.reminders.delivery import send_due_reminders
-from tests.browser import axe_violations, describe, horizontal_overflow, sign_in
+from tests.browser import axe_violations, deliver_push, describe, horizontal_overflow, sign_in
 
 # django_db_setup first: a live server started before the test database exists would not share
 # the in-memory SQLite connection, and its threads would leave their own ones open.
@@ -198,14 +198,6 @@ def test_a_push_shows_a_notification_that_opens_the_reminder(
     page.goto(live_server.url + "/en/guide/")
     controlled(page)
 
-    cdp = page.context.new_cdp_session(page)
-    registrations: list[dict] = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
-    )
-    cdp.send("ServiceWorker.enable")
-    wait_until(page, "true")
-    page.wait_for_timeout(300)
     # The payload as the worker sends it (portal.reminders.channels.push_payload): discreet,
     # with the reminder's address on the site (SITE_URL, another origin in tests).
     payload = {
@@ -214,14 +206,7 @@ def test_a_push_shows_a_notification_that_opens_the_reminder(
         "url": f"https://care.example.org/reminders/{reminder.code}/",
         "tag": reminder.code.hex,
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registrations[0]["registrationId"],
-            "data": json.dumps(payload),
-        },
-    )
+    deliver_push(page, live_server.url, payload)
     shown = wait_until(
         page,
         "navigator.serviceWorker.ready.then(r => r.getNotifications())"

@@ -2,13 +2,11 @@
 pushed reminder. (Chromium cannot subscribe to a push service here: no network, and
 no push in incognito contexts; the server half is tested in test_reminder_channels.)"""
 
-import json
-
 import pytest
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser import sign_in
+from tests.browser import deliver_push, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,28 +30,13 @@ def test_service_worker_shows_a_pushed_reminder(live_server: LiveServer, phone_p
     context.grant_permissions(["notifications"], origin=live_server.url)
     signed_in_settings(live_server, phone_page, patient.user)
     phone_page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    cdp = context.new_cdp_session(phone_page)
-    registrations = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"])
-    )
-    cdp.send("ServiceWorker.enable")
-    phone_page.wait_for_timeout(500)
-    assert registrations, "the service worker is registered"
     payload = {
         "title": "Home Care Companion",
         "body": "You have a new reminder.",
         "url": "/reminders/",
         "tag": "r1",
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": live_server.url,
-            "registrationId": registrations[0]["registrationId"],
-            "data": json.dumps(payload),
-        },
-    )
+    deliver_push(phone_page, live_server.url, payload)
     shown = phone_page.wait_for_function(
         "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length ? n.map(x => x.body) : null)"
     ).json_value()
