@@ -94,6 +94,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which serves its own pre-compressed files; Django's gzip pads each
+    # response against BREACH, and the session cookie is SameSite, so pages are compressed.
+    "django.middleware.gzip.GZipMiddleware",
     "portal.middleware.SessionMiddleware",
     # Authentication before locale: a signed-in user's saved language wins.
     "django.contrib.auth.middleware.AuthenticationMiddleware",

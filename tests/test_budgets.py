@@ -123,12 +123,6 @@ def test_every_guide_page_would_fit_the_first_round_trip_compressed(guide_weight
     assert over == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="HTML goes out uncompressed today: 72 of 80 guide pages send 14,390 to 25,057 B of HTML "
-    "and CSS (dressing-care: en 22,915 B, ar 25,057 B; issue 13 point 2).",
-)
 def test_every_guide_page_is_served_within_the_first_round_trip(guide_weights: dict[str, Any]) -> None:
     over = {
         p: w["html"] + w["css"] for p, w in guide_weights.items() if w["html"] + w["css"] > HTML_CSS_BUDGET
@@ -166,11 +160,11 @@ SIGNED_IN_PAGES = {
     # name: (reader, url maker, bytes of HTML + CSS as served today, when over budget)
     "patient-today": ("patient", lambda r: reverse("patient-detail", args=[r["patient"].code]), None),
     "inbox": ("patient", lambda r: reverse("reminder-list"), None),
-    "settings": ("patient", lambda r: reverse("account-settings"), 42_600),
+    "settings": ("patient", lambda r: reverse("account-settings"), None),
     "caregiver-home": ("caregiver", lambda r: reverse("home"), None),
     "clinic-home": ("admin", lambda r: reverse("patient-list"), None),
     "clinic-patient": ("admin", lambda r: reverse("patient-detail", args=[r["patient"].code]), None),
-    "enrol": ("admin", lambda r: reverse("patient-enrol"), 40_864),
+    "enrol": ("admin", lambda r: reverse("patient-enrol"), None),
     "clinic-reminders": (
         "admin",
         lambda r: reverse("clinic-reminder-settings", args=[r["clinic"].code]),
