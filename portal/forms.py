@@ -9,7 +9,6 @@ from portal.models import (
     Clinic,
     ClinicReminderSettings,
     DressingLogEntry,
-    InjectionVisit,
 )
 from portal.timezones import TIME_ZONES
 
@@ -35,22 +34,6 @@ class EnrolPatientForm(forms.Form):
             self.fields["time_zone"] = TimeZoneField(first=first.time_zone, initial=first.time_zone)
         if clinics.count() == 1:
             self.fields["clinic"].widget = forms.HiddenInput()
-
-
-class VisitForm(forms.Form):
-    local_date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    local_time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
-    status = forms.ChoiceField(label=_("Status"), choices=InjectionVisit.Status.choices)
-    sites = forms.CharField(
-        label=_("Injection sites"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line, for example “left forearm”."),
-    )
-
-    def clean_sites(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["sites"].splitlines() if line.strip()]
 
 
 class CaregiverRoleForm(forms.Form):

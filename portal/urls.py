@@ -14,8 +14,6 @@ patient_urls = [
     path("", clinic_views.patient_list, name="patient-list"),
     path("enrol/", views.patient_enrol, name="patient-enrol"),
     path("<uuid:code>/", views.patient_detail, name="patient-detail"),
-    path("<uuid:code>/reinvite/", views.patient_reinvite, name="patient-reinvite"),
-    path("<uuid:code>/visits/add/", views.visit_add, name="visit-add"),
     path("<uuid:code>/reminders/", reminder_views.patient_reminder_log, name="patient-reminders"),
     path("<uuid:code>/caregivers/invite/", views.caregiver_invite, name="caregiver-invite"),
 ]
@@ -78,7 +76,6 @@ urlpatterns = [
     path("api/v1/", include(api_urls)),
     path("clinics/<uuid:code>/audit/", audit_views.audit_log, name="clinic-audit"),
     path("translations/", include(education_review_urls)),
-    path("visits/<uuid:code>/edit/", views.visit_edit, name="visit-edit"),
     path("caregivers/<uuid:code>/edit/", views.caregiver_edit, name="caregiver-edit"),
     path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),

@@ -21,14 +21,12 @@ from django.views.decorators.http import require_POST
 
 from education.links import guide_links
 from portal import services
-from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm, VisitForm
+from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
     access_caregiver_link,
-    access_clinic_patient,
     access_patient,
-    access_visit,
     is_clinic_staff,
     list_caregiver_links_for,
     list_clinics_for,
@@ -176,61 +174,6 @@ def patient_guides(
         return guide_links(reader="care team", language=patient.language, printed_for=patient.code)
     reader = "patient" if patient.user_id == request.user.pk else "caregiver"
     return guide_links(reader=reader, language=translation.get_language())
-
-
-@login_required
-@require_POST
-def patient_reinvite(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    patient = access_clinic_patient(request.user, code)
-    try:
-        services.invite_patient(patient=patient, by=request.user, request=request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("We sent a new invitation. Earlier links no longer work."))
-    return redirect("patient-detail", patient.code)
-
-
-def visit_form_page(
-    request: AuthenticatedHttpRequest, patient: Patient, visit: InjectionVisit | None
-) -> HttpResponse:
-    initial = (
-        {
-            "local_date": visit.local_date,
-            "local_time": visit.local_time,
-            "status": visit.status,
-            "sites": "\n".join(visit.sites),
-        }
-        if visit
-        else {"status": InjectionVisit.Status.SCHEDULED}
-    )
-    form = VisitForm(request.POST or None, initial=initial)
-    audit_staff_read(
-        request, patient, "visit.viewed" if visit else "patient.visit_form_viewed", visit and visit.code
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            if visit:
-                services.change_visit(visit=visit, by=request.user, request=request, **form.cleaned_data)
-            else:
-                services.add_visit(patient=patient, by=request.user, request=request, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Visit saved."))
-            return redirect("patient-detail", patient.code)
-    return render(request, "portal/visit_form.html", {"form": form, "patient": patient, "visit": visit})
-
-
-@login_required
-def visit_add(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    return visit_form_page(request, access_clinic_patient(request.user, code), None)
-
-
-@login_required
-def visit_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    visit = access_visit(request.user, code, manage=True)
-    return visit_form_page(request, visit.course.patient, visit)
 
 
 @login_required

@@ -66,11 +66,8 @@ def client_for(world, persona: str) -> Client:
 # (or the sign-in redirect when anonymous).
 MATRIX = [
     ("get", "patient-detail", "patient", {"patient", "caregiver", "clinician", "clinic_admin"}),
-    ("get", "visit-add", "patient", {"clinician", "clinic_admin"}),
-    ("get", "visit-edit", "visit", {"clinician", "clinic_admin"}),
     ("get", "caregiver-invite", "patient", {"patient", "clinician", "clinic_admin"}),
     ("post", "caregiver-revoke", "link", {"patient", "caregiver", "clinician", "clinic_admin"}),
-    ("post", "patient-reinvite", "patient", {"clinician", "clinic_admin"}),
     ("get", "caregiver-edit", "link", {"patient", "caregiver", "clinician", "clinic_admin"}),
     # A revoked link is gone for its caregiver (the patient and the clinic keep its history).
     ("get", "caregiver-edit", "revoked_link", {"patient", "clinician", "clinic_admin"}),

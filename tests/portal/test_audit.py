@@ -62,21 +62,20 @@ def test_every_staff_read_and_change_of_patient_data_is_audited(
     log_in(client, clinician)
     pages = [
         (f"/en/guide/dressing-care/?for={patient.code}", "patient.handout_printed"),
-        (reverse("visit-edit", args=[visit.code]), "visit.viewed"),
-        (reverse("visit-add", args=[patient.code]), "patient.visit_form_viewed"),
+        (reverse("visit-manage", args=[visit.code]), "visit.viewed"),
         (reverse("caregiver-edit", args=[link.code]), "caregiver.viewed"),
         (reverse("caregiver-invite", args=[patient.code]), "patient.caregiver_form_viewed"),
     ]
     for url, action in pages:
         assert client.get(url).status_code == 200, url
         assert actions(patient)[-1] == action, url
-    assert client.post(reverse("patient-reinvite", args=[patient.code])).status_code == 302
+    assert client.post(reverse("patient-invitation-resend", args=[patient.code])).status_code == 302
     assert actions(patient)[-1] == "patient.reinvited"
     client.post(
-        reverse("visit-edit", args=[visit.code]),
-        {"local_date": visit.local_date.isoformat(), "local_time": "11:00", "status": "scheduled"},
+        reverse("visit-manage", args=[visit.code]),
+        {"action": "move", "local_date": visit.local_date.isoformat(), "local_time": "11:00"},
     )
-    assert actions(patient)[-1] == "visit.changed"
+    assert actions(patient)[-1] == "visit.moved"
 
 
 def test_a_patient_reading_their_own_pages_leaves_no_staff_trace(client, patient, caregiver):

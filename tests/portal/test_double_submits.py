@@ -44,6 +44,27 @@ def at_once(signed_in: requests.Session, url: str, data: dict[str, str]) -> list
     return statuses
 
 
+def one_row(day: str, at: str) -> dict[str, str]:
+    """The course plan's list with one visit on it, as the nurse's browser posts it."""
+    return {
+        "visit-TOTAL_FORMS": "1",
+        "visit-INITIAL_FORMS": "0",
+        "visit-0-keep": "on",
+        "visit-0-local_date": day,
+        "visit-0-local_time": at,
+        "visit-0-sites": "left arm",
+    }
+
+
+def plan_one(client, patient, day: str, at: str):  # type: ignore[no-untyped-def]
+    """Save one visit through the course plan, ticking "save anyway" for the warnings shown."""
+    url = reverse("course-plan", args=[patient.code])
+    checked = client.post(url, {**one_row(day, at), "action": "check"})
+    seen = re.search(r'name="seen" value="([^"]*)"', checked.text)
+    assert seen, checked.text
+    return client.post(url, {**one_row(day, at), "action": "save", "confirm": "on", "seen": seen.group(1)})
+
+
 def count(site: Site, query: str) -> int:
     out = site.manage("shell", "-v", "0", "-c", f"from portal.models import *; print({query})")
     return int(out.strip().splitlines()[-1])
@@ -86,8 +107,12 @@ def test_six_simultaneous_submits_make_one_row_each(site):
     day = (timezone.localdate() + timedelta(days=3)).isoformat()
     visits = "InjectionVisit.objects.exclude(status='cancelled').count()"
     before = count(site, visits)
-    data = {"local_date": day, "local_time": "07:15", "status": "scheduled", "sites": "left arm"}
-    statuses = at_once(staff, f"{server}/patients/{patient_code}/visits/add/", data)
+    plan = f"{server}/patients/{patient_code}/course/plan/"
+    data = {**one_row(day, "07:15"), "action": "check"}
+    seen = re.search(r'name="seen" value="([^"]*)"', csrf_post(staff, plan, data).text)
+    assert seen
+    data = {**data, "action": "save", "confirm": "on", "seen": seen.group(1)}
+    statuses = at_once(staff, plan, data)
     assert sorted(statuses) == [200] * (AT_ONCE - 1) + [302], statuses
     assert count(site, visits) == before + 1
 
@@ -114,13 +139,11 @@ def test_a_second_visit_at_the_same_time_is_refused_in_words(client, clinician, 
     day = timezone.localdate() + timedelta(days=10)
     make_visit(patient, day, time(10, 0))
     log_in(client, clinician)
-    response = client.post(
-        reverse("visit-add", args=[patient.code]),
-        {"local_date": day.isoformat(), "local_time": "10:00", "status": "scheduled"},
-    )
+    response = plan_one(client, patient, day.isoformat(), "10:00")
     assert response.status_code == 200
-    assert "already has a visit at this date and time" in response.text
+    assert "There is already a visit on" in response.text
     assert "visit_one_per_patient_and_time" not in response.text
+    assert InjectionVisit.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -140,8 +163,5 @@ def test_the_refusal_is_in_the_readers_language(client, clinician, patient, make
     clinician.language = "es"
     clinician.save(update_fields=["language"])
     log_in(client, clinician)
-    response = client.post(
-        reverse("visit-add", args=[patient.code]),
-        {"local_date": day.isoformat(), "local_time": "10:00", "status": "scheduled"},
-    )
-    assert "Este paciente ya tiene una visita en esta fecha y hora." in response.text
+    response = plan_one(client, patient, day.isoformat(), "10:00")
+    assert "Ya hay una visita el" in response.text

@@ -31,17 +31,21 @@ FUZZ = hypothesis_settings(
         (800, "Enter a date within the next two years."),
     ],
 )
-def test_visit_dates_far_from_today_are_refused_in_words(client, clinician, patient, when, message):
+def test_visit_dates_far_from_today_are_refused_in_words(
+    client, clinician, patient, make_visit, when, message
+):
     if isinstance(when, int):
         when = (timezone.localdate() + timedelta(days=when)).isoformat()
+    visit = make_visit(patient, timezone.localdate() + timedelta(days=5))
     log_in(client, clinician)
     response = client.post(
-        reverse("visit-add", args=[patient.code]),
-        {"local_date": when, "local_time": "10:00", "status": "scheduled"},
+        reverse("visit-manage", args=[visit.code]),
+        {"action": "move", "local_date": when, "local_time": "10:00"},
     )
     assert response.status_code == 200
     assert message in response.text
-    assert not InjectionVisit.objects.exists()
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
 
 
 def test_an_old_visit_may_still_be_marked_done(clinician, patient, make_visit):
@@ -105,6 +109,11 @@ def staff_client(client, clinician):
 
 
 @pytest.fixture
+def visit(patient, make_visit):
+    return make_visit(patient, timezone.localdate() + timedelta(days=5))
+
+
+@pytest.fixture
 def admin_client(client, clinic_admin):
     log_in(client, clinic_admin)
     return client
@@ -120,14 +129,14 @@ def patient_client(client, patient):
 @given(
     local_date=st.text(max_size=30) | st.dates().map(date.isoformat),
     local_time=st.text(max_size=12),
-    status=st.text(max_size=12) | st.sampled_from(["scheduled", "done"]),
+    status=st.text(max_size=12) | st.sampled_from(["move", "complete", "shift", "cancel"]),
     sites=st.text(max_size=3000),
 )
-@example(local_date="0001-01-01", local_time="00:00", status="scheduled", sites="")
-@example(local_date="9999-12-31", local_time="23:59", status="done", sites="")
-def test_the_visit_form_never_fails(staff_client, patient, local_date, local_time, status, sites):
-    data = {"local_date": local_date, "local_time": local_time, "status": status, "sites": sites}
-    response = staff_client.post(reverse("visit-add", args=[patient.code]), data)
+@example(local_date="0001-01-01", local_time="00:00", status="move", sites="")
+@example(local_date="9999-12-31", local_time="23:59", status="complete", sites="")
+def test_the_visit_form_never_fails(staff_client, visit, local_date, local_time, status, sites):
+    data = {"action": status, "local_date": local_date, "local_time": local_time, "sites": sites}
+    response = staff_client.post(reverse("visit-manage", args=[visit.code]), data)
     assert response.status_code in (200, 302)
 
 

@@ -123,7 +123,7 @@ def test_invitation_for_someone_else_is_refused_while_signed_in(client, enrolled
 def test_a_new_invitation_replaces_the_old_one(client, clinician, enrolled):
     patient = Patient.objects.get(email="rosa@example.test")
     log_in(client, clinician)
-    client.post(reverse("patient-reinvite", args=[patient.code]))
+    client.post(reverse("patient-invitation-resend", args=[patient.code]))
     client.logout()
     fresh = invitation_path(deliver_emails()[-1])
     assert client.post(enrolled).status_code == 400
