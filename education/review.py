@@ -5,6 +5,7 @@ patients only; a site reviewer's review (an operator given the permission, no cl
 counts for every reader, the public pages too. Everyone else reads the translation marked
 not clinically reviewed."""
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from education import teachback
 from education.catalog import SOURCE_LANGUAGE, Catalog, Document, Module, load_catalog
 from education.models import ClinicContentSettings, TranslationReview
 from portal.models import Clinic, User
@@ -54,6 +56,15 @@ def translation_languages() -> list[str]:
     return [code for code, _name in settings.LANGUAGES if code != SOURCE_LANGUAGE]
 
 
+def review_digest(module: Module, document: Document) -> str:
+    """What a review holds for: the page as a reader sees it and, when the translation has
+    them, its teach-back questions (education.teachback)."""
+    questions = teachback.text_digest(module.slug, document.language)
+    if questions is None:
+        return document.digest
+    return hashlib.sha256(f"{document.digest}\0{questions}".encode()).hexdigest()
+
+
 def counting_for(clinics: Iterable[Clinic]) -> QuerySet[TranslationReview]:
     """Reviews that count for readers of these clinics: theirs, and the site reviewers'."""
     return TranslationReview.objects.filter(Q(clinic__isnull=True) | Q(clinic__in=list(clinics)))
@@ -64,7 +75,7 @@ def current_review(
 ) -> TranslationReview | None:
     return (
         counting_for(clinics)
-        .filter(module_slug=module.slug, language=document.language, digest=document.digest)
+        .filter(module_slug=module.slug, language=document.language, digest=review_digest(module, document))
         .order_by("-reviewed_at")
         .first()
     )
@@ -78,7 +89,7 @@ def state_of(
         return TranslationState(module, language, None, Status.MISSING, None)
     if module.is_out_of_date(document):
         return TranslationState(module, language, document, Status.OUT_OF_DATE, None)
-    review = reviews.get((module.slug, language, document.digest))
+    review = reviews.get((module.slug, language, review_digest(module, document)))
     return TranslationState(
         module, language, document, Status.REVIEWED if review else Status.NOT_REVIEWED, review
     )
@@ -151,8 +162,9 @@ def review_translation(
         raise ValidationError(
             _("This translation was made from an older English page. It must be updated first.")
         )
+    digest = review_digest(module, document)
     existing = TranslationReview.objects.filter(
-        module_slug=module.slug, language=language, digest=document.digest, clinic=clinic
+        module_slug=module.slug, language=language, digest=digest, clinic=clinic
     ).first()
     if existing:
         return existing
@@ -160,7 +172,7 @@ def review_translation(
         module_slug=module.slug,
         language=language,
         english_version=module.version,
-        digest=document.digest,
+        digest=digest,
         reviewed_by=by,
         reviewer_email=by.email,
         clinic=clinic,

@@ -21,17 +21,23 @@ choices, or a source the module does not cite. Everything is read once per proce
 (``functools.cache``); a broken file raises ``TeachBackError`` on first use.
 
 Review state: the questions are part of their module's translation, not a second thing to
-review. A translation's questions are clinically reviewed exactly when the module's
-translation is (``education.review.is_reviewed``), so ``for_reader`` reports the same
-"not clinically reviewed" mark as the page, and a clinic that shows only reviewed
-translations gets the English questions with the English page. A translation made from an
+review. The clinician reviewing a translation sees its questions beside the English ones, and
+the review holds for the page and its questions together (``education.review.review_digest``
+adds ``text_digest`` to the page's digest), so editing either makes the translation
+unreviewed again. A translation's questions are therefore reviewed exactly when the module's
+translation is (``education.review.is_reviewed``): ``for_reader`` reports the same "not
+clinically reviewed" mark as the page, and a clinic that shows only reviewed translations
+gets the English questions with the English page. A translation made from an
 older English version (``source_version`` below the module's ``version``) may no longer
 match the English right answers, so readers get the English questions until it is updated:
 a quiz must never mark a right answer wrong. Module versions are untouched: changing the
 English meaning of a question means bumping the module's version, like any English change.
 """
 
+import dataclasses
 import functools
+import hashlib
+import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +114,15 @@ def questions_language(slug: str, language: str) -> str:
     if found.source_version is not None and found.source_version < module.version:
         return SOURCE_LANGUAGE
     return language
+
+
+def text_digest(slug: str, language: str) -> str | None:
+    """Fingerprint of the translated questions a reader of ``language`` meets, for the clinical
+    review (``education.review.review_digest``); None when that reader gets English ones."""
+    if language == SOURCE_LANGUAGE or questions_language(slug, language) != language:
+        return None
+    shown = [dataclasses.asdict(question) for question in questions(slug, language)]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 def for_reader(slug: str, language: str, clinic: Any = None) -> ReaderQuestions:

@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from education import review
+from education import review, teachback
 from education.catalog import (
     EMERGENCY_PLACEHOLDER,
     PHONES_PLACEHOLDER,
@@ -282,5 +282,8 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
         "bidi": language in settings.LANGUAGES_BIDI,
         "state": review.translation_state(module, language, clinics),
         "clinics": clinics,
+        # The review holds for the questions too (review.review_digest).
+        "questions": teachback.questions(slug, language) if teachback.text_digest(slug, language) else [],
+        "english_questions": teachback.questions(slug, SOURCE_LANGUAGE),
     }
     return render(request, "education/translation_review.html", context)

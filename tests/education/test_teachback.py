@@ -2,16 +2,19 @@
 right answer of three, sourced from what the module cites, easy to read; the loader refuses
 a malformed file; translations follow their module's clinical review."""
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
 from education import review, teachback
 from education.catalog import CONTENT_DIR, load_catalog
 from education.readability import reading_grade
 from education.teachback import Choice, Question, TeachBackError, for_reader, questions, scan_teachback
+from tests.helpers import log_in
 
 CATALOG = load_catalog()
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
@@ -57,6 +60,8 @@ def test_ids_right_answers_and_sources_are_the_same_in_every_language(slug: str)
 
     english = shape("en")
     assert all(len(right) == 1 for _id, _choices, right, _sources in english)
+    # Answers are stored by question id (portal.models.TeachBackAnswer.question_id: 80 characters).
+    assert all(len(question_id) <= 80 for question_id, *_rest in english)
     for language in LANGUAGES:
         assert shape(language) == english, language
         if language != "en":
@@ -261,3 +266,31 @@ def test_a_clinic_that_shows_only_reviewed_translations_gets_english_questions(c
     shown = for_reader("dressing-care", "es", clinic)
     assert (shown.language, shown.not_reviewed) == ("en", False)
     assert shown.questions == questions("dressing-care", "en")
+
+
+def test_the_clinician_reviews_the_questions_with_the_page(client, clinician) -> None:
+    log_in(client, clinician)
+    page = client.get(reverse("translation-review", args=["dressing-care", "es"])).text
+    for language in ("es", "en"):
+        for question in questions("dressing-care", language):
+            assert question.text in page
+            assert question.explanation in page
+            assert question.correct_choice.text in page
+    assert page.count("(right answer)") == 2 * len(questions("dressing-care", "en"))
+
+
+def test_changing_a_translated_question_makes_the_translation_unreviewed_again(
+    clinic, clinician, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = CATALOG.get("dressing-care")
+    review.review_translation(module=module, language="es", by=clinician, clinic=clinic)
+    assert review.is_reviewed(module, module.documents["es"], clinic)
+    assert for_reader("dressing-care", "es", clinic).not_reviewed is False
+
+    files = dict(teachback.load_teachback())
+    spanish = files[("dressing-care", "es")]
+    edited = dataclasses.replace(spanish.questions[0], explanation="Otra explicación.")
+    files[("dressing-care", "es")] = dataclasses.replace(spanish, questions=(edited, *spanish.questions[1:]))
+    monkeypatch.setattr(teachback, "load_teachback", lambda: files)
+    assert not review.is_reviewed(module, module.documents["es"], clinic)
+    assert for_reader("dressing-care", "es", clinic).not_reviewed is True
