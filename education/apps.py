@@ -29,11 +29,16 @@ def check_content(
     """Invalid content is an error; a module without a document in one of
     settings.LANGUAGES is a warning, so translation gaps show up in CI, not in clinic."""
     from education.catalog import CONTENT_DIR, scan_content
+    from education.teachback import scan_teachback
 
     catalog, problems = scan_content(content_dir or CONTENT_DIR)
     messages: list[checks.CheckMessage] = [
         checks.Error(problem, hint="Fix the file in education/content/.", id="education.E001")
         for problem in problems
+    ]
+    messages += [
+        checks.Error(problem, hint="Fix the teach-back file in education/content/.", id="education.E002")
+        for problem in scan_teachback(content_dir or CONTENT_DIR, catalog)[1]
     ]
     codes = [code for code, _name in settings.LANGUAGES]
     for module in catalog.modules:

@@ -9,16 +9,23 @@ One file per module and language, ``content/<slug>/teach-back/<lang>.toml``::
     text = "Your dressing comes loose. What do you do?"
     explanation = "Put on a new, clean dressing straight away."
     sources = ["R16", "R18", "R20"] # ids the module itself cites
+    handler_only = true             # optional: asks the reader to handle a dressing
     choices = [
       { id = "new-dressing", text = "Put on a new, clean dressing straight away.", correct = true },
       ...
     ]
 
+``handler_only`` marks a question whose right answer is to handle a dressing (put one on,
+throw used ones away, touch one with gloves): a caregiver who must not handle dressings
+(pregnant, may become pregnant, weak immune system) never gets it, so they are never taught
+to do what they must not do (``handles_dressings=False``).
+
 The English file is the source. A translation carries the same question ids, choice ids,
 right answers and sources in the same order; the loader refuses anything else, as it refuses
 an unknown key, a missing field, a question without exactly one right answer of three
 choices, or a source the module does not cite. Everything is read once per process
-(``functools.cache``); a broken file raises ``TeachBackError`` on first use.
+(``functools.cache``); a broken file raises ``TeachBackError`` on first use, and the system
+check lists every problem (``education.E002``).
 
 Review state: the questions are part of their module's translation, not a second thing to
 review. The clinician reviewing a translation sees its questions beside the English ones, and
@@ -32,6 +39,8 @@ older English version (``source_version`` below the module's ``version``) may no
 match the English right answers, so readers get the English questions until it is updated:
 a quiz must never mark a right answer wrong. Module versions are untouched: changing the
 English meaning of a question means bumping the module's version, like any English change.
+Answers are stored by question id with that version (``portal.models.TeachBackAnswer``), so
+an id never changes meaning: a question with a new meaning gets a new id.
 """
 
 import dataclasses
@@ -51,6 +60,7 @@ FOLDER = "teach-back"
 MIN_QUESTIONS, MAX_QUESTIONS = 2, 3
 CHOICES = 3
 QUESTION_KEYS = frozenset({"id", "text", "explanation", "sources", "choices"})
+OPTIONAL_KEYS = frozenset({"handler_only"})
 CHOICE_KEYS = frozenset({"id", "text", "correct"})
 
 
@@ -84,6 +94,7 @@ class QuestionFile:
     language: str
     source_version: int | None  # None for English, the source
     questions: tuple[Question, ...]
+    handler_only: frozenset[str] = frozenset()  # ids of questions about handling a dressing
 
 
 @dataclass(frozen=True)
@@ -96,12 +107,15 @@ class ReaderQuestions:
     not_reviewed: bool
 
 
-def questions(slug: str, language: str) -> list[Question]:
+def questions(slug: str, language: str, *, handles_dressings: bool = True) -> list[Question]:
     """The module's questions in ``language``, or in English when that translation is missing
-    or out of date; an empty list for a module without questions."""
+    or out of date; an empty list for a module without questions. A reader who must not handle
+    dressings (``handles_dressings=False``) gets none of the questions about doing so."""
     files = load_teachback()
     found = files.get((slug, questions_language(slug, language)))
-    return list(found.questions) if found else []
+    if found is None:
+        return []
+    return [q for q in found.questions if handles_dressings or q.id not in found.handler_only]
 
 
 def questions_language(slug: str, language: str) -> str:
@@ -125,9 +139,12 @@ def text_digest(slug: str, language: str) -> str | None:
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def for_reader(slug: str, language: str, clinic: Any = None) -> ReaderQuestions:
+def for_reader(
+    slug: str, language: str, clinic: Any = None, *, handles_dressings: bool = True
+) -> ReaderQuestions:
     """The questions as a reader of ``clinic`` (None: no clinic) meets them under the module
-    page, following the page's review state the way ``education.views.module_detail`` does."""
+    page, following the page's review state the way ``education.views.module_detail`` does;
+    ``handles_dressings=False`` for a caregiver who must not handle dressings."""
     from education import review  # the database side; the loader itself needs none
 
     module = load_catalog().get(slug)
@@ -140,7 +157,7 @@ def for_reader(slug: str, language: str, clinic: Any = None) -> ReaderQuestions:
     shown = questions_language(slug, document.language)
     return ReaderQuestions(
         language=shown,
-        questions=questions(slug, shown),
+        questions=questions(slug, shown, handles_dressings=handles_dressings),
         not_reviewed=shown != SOURCE_LANGUAGE and not reviewed,
     )
 
@@ -199,9 +216,12 @@ def scan_teachback(root: Path, catalog: Catalog) -> tuple[dict[tuple[str, str], 
     return files, problems
 
 
-def _shape(parsed: QuestionFile) -> list[tuple[str, list[tuple[str, bool]], list[str]]]:
-    """What every language shares: ids, right answers and sources."""
-    return [(q.id, [(c.id, c.correct) for c in q.choices], list(q.sources)) for q in parsed.questions]
+def _shape(parsed: QuestionFile) -> list[tuple[str, list[tuple[str, bool]], list[str], bool]]:
+    """What every language shares: ids, right answers, sources and handler-only marks."""
+    return [
+        (q.id, [(c.id, c.correct) for c in q.choices], list(q.sources), q.id in parsed.handler_only)
+        for q in parsed.questions
+    ]
 
 
 def _read_file(
@@ -226,10 +246,13 @@ def _read_file(
         problems.append(f"{name}: needs {MIN_QUESTIONS} to {MAX_QUESTIONS} [[questions]]")
         return None
     parsed = []
+    handler_only = set()
     for index, entry in enumerate(entries, 1):
         question = _read_question(entry, f"{name} question {index}", cited, problems)
         if question is not None:
             parsed.append(question)
+            if entry.get("handler_only"):
+                handler_only.add(question.id)
     ids = [q.id for q in parsed]
     if len(set(ids)) != len(ids):
         problems.append(f"{name}: question ids must be unique")
@@ -238,14 +261,19 @@ def _read_file(
         language=language,
         source_version=source_version if language != SOURCE_LANGUAGE else None,
         questions=tuple(parsed),
+        handler_only=frozenset(handler_only),
     )
 
 
 def _read_question(entry: Any, where: str, cited: set[str], problems: list[str]) -> Question | None:
-    if not isinstance(entry, dict) or set(entry) != QUESTION_KEYS:
+    if not isinstance(entry, dict) or not QUESTION_KEYS <= set(entry) <= QUESTION_KEYS | OPTIONAL_KEYS:
         keys = sorted(entry) if isinstance(entry, dict) else entry
-        problems.append(f"{where}: needs exactly the keys {sorted(QUESTION_KEYS)}, has {keys}")
+        problems.append(
+            f"{where}: needs the keys {sorted(QUESTION_KEYS)} and may have {sorted(OPTIONAL_KEYS)}, has {keys}"
+        )
         return None
+    if not isinstance(entry.get("handler_only", False), bool):
+        problems.append(f"{where}: handler_only must be true or false")
     qid, text, explanation, sources = entry["id"], entry["text"], entry["explanation"], entry["sources"]
     where = f"{where} ({qid})"
     before = len(problems)

@@ -3,14 +3,17 @@ right answer of three, sourced from what the module cites, easy to read; the loa
 a malformed file; translations follow their module's clinical review."""
 
 import dataclasses
+import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core import checks
 from django.urls import reverse
 
 from education import review, teachback
+from education.apps import check_content
 from education.catalog import CONTENT_DIR, load_catalog
 from education.readability import reading_grade
 from education.teachback import Choice, Question, TeachBackError, for_reader, questions, scan_teachback
@@ -89,6 +92,25 @@ def test_english_questions_read_at_grade_six_or_below(slug: str) -> None:
         assert reading_grade(fragment) <= 6, question.id
 
 
+# Checked by hand: the questions whose right answer is to handle a dressing.
+HANDLER_ONLY = {
+    "dressing-care": {"comes-loose"},
+    "household-safety": {"used-dressings"},
+    "for-caregivers": {"gloves"},
+}
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_caregiver_who_must_not_handle_dressings_never_gets_a_question_about_it(
+    slug: str, language: str
+) -> None:
+    every = {q.id for q in questions(slug, language)}
+    kept = questions(slug, language, handles_dressings=False)
+    assert every - {q.id for q in kept} == HANDLER_ONLY.get(slug, set())
+    assert len(kept) >= 2
+
+
 def test_the_interface_is_frozen_dataclasses() -> None:
     question = questions("dressing-care", "en")[0]
     assert isinstance(question, Question) and isinstance(question.choices[0], Choice)
@@ -163,11 +185,13 @@ def test_good_files_have_no_problems(tmp_path: Path) -> None:
         (GOOD.replace('id = "how-long"', 'id = "comes-loose"'), "unique"),
         (GOOD.replace('id = "how-long"', 'id = "How long"'), "lowercase"),
         (GOOD.replace('explanation = "A week."', 'explanation = " "'), "non-empty"),
-        (GOOD.replace('explanation = "A week."\n', ""), "exactly the keys"),
+        (GOOD.replace('explanation = "A week."\n', ""), "needs the keys"),
         (GOOD.replace("correct = true }", 'correct = "yes" }', 1), "true/false"),
         (GOOD.split("[[questions]]", 2)[0] + "[[questions]]" + GOOD.split("[[questions]]", 2)[1], "2 to 3"),
         ("title = 'x'\n" + GOOD, "unknown keys"),
         (GOOD + "[[questions\n", "cannot be read"),
+        (GOOD.replace('sources = ["R16"]', 'sources = ["R16"]\nhandler_only = "yes"', 1), "true or false"),
+        (GOOD.replace('sources = ["R16"]', 'sources = ["R16"]\nnote = "x"', 1), "may have"),
     ],
 )
 def test_a_malformed_english_file_is_refused(tmp_path: Path, broken: str, expected: str) -> None:
@@ -182,6 +206,10 @@ def test_a_malformed_english_file_is_refused(tmp_path: Path, broken: str, expect
         (translated(GOOD, version=3), "newer than the module"),
         (translated(GOOD.replace('id = "week"', 'id = "seven-days"')), "must match"),
         (translated(GOOD.replace('sources = ["R16"]', 'sources = ["R18"]', 1)), "must match"),
+        (
+            translated(GOOD.replace('sources = ["R16"]', 'sources = ["R16"]\nhandler_only = true', 1)),
+            "must match",
+        ),
         (
             translated(
                 GOOD.replace(
@@ -261,6 +289,12 @@ def test_questions_are_reviewed_with_their_module_for_that_clinic(clinic, other_
     assert for_reader("dressing-care", "es").not_reviewed is True
 
 
+def test_for_reader_leaves_out_handling_questions_for_who_must_not_handle_dressings(db) -> None:
+    ids = {q.id for q in for_reader("dressing-care", "ar", handles_dressings=False).questions}
+    assert ids == {"how-long", "who-must-not-change"}
+    assert len(for_reader("dressing-care", "ar").questions) == 3
+
+
 def test_a_clinic_that_shows_only_reviewed_translations_gets_english_questions(clinic) -> None:
     review.set_reviewed_translations_only(clinic=clinic, value=True)
     shown = for_reader("dressing-care", "es", clinic)
@@ -294,3 +328,12 @@ def test_changing_a_translated_question_makes_the_translation_unreviewed_again(
     monkeypatch.setattr(teachback, "load_teachback", lambda: files)
     assert not review.is_reviewed(module, module.documents["es"], clinic)
     assert for_reader("dressing-care", "es", clinic).not_reviewed is True
+
+
+def test_the_system_check_reports_a_broken_teach_back_file(tmp_path: Path) -> None:
+    assert not [m for m in checks.run_checks(tags=[checks.Tags.translation]) if m.id == "education.E002"]
+    content = shutil.copytree(CONTENT_DIR, tmp_path / "content")
+    (content / "when-to-call" / "teach-back" / "de.toml").write_text("source_version = 2\n", encoding="utf-8")
+    errors = [m for m in check_content(content_dir=content) if m.level == checks.ERROR]
+    assert [m.id for m in errors] == ["education.E002"]
+    assert "when-to-call/teach-back/de.toml" in errors[0].msg
