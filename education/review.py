@@ -3,7 +3,8 @@
 A review belongs to the clinic of the clinician who made it and counts for that clinic's
 patients only; a site reviewer's review (an operator given the permission, no clinic)
 counts for every reader, the public pages too. Everyone else reads the translation marked
-not clinically reviewed."""
+not clinically reviewed. A review holds for the exact text a reader meets: the page and its
+teach-back questions (review_digest)."""
 
 import hashlib
 from collections.abc import Iterable
