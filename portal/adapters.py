@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,12 @@ class AccountAdapter(DefaultAccountAdapter):
             messages.error(request, _("Clinic staff sign in with a password and an authenticator code."))
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Patients and caregivers land on today's care; staff on the clinic (LOGIN_REDIRECT_URL).
+        if request.user.is_authenticated and not must_use_mfa(request.user):
+            return reverse("care-home")
+        return super().get_login_redirect_url(request)
 
     def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
         # A staff session that has not used the authenticator proves itself with it, not with

@@ -758,6 +758,27 @@ class DressingLogEntry(models.Model):
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
 
 
+class SymptomCheck(models.Model):
+    """Signs a patient or caregiver ticked in the symptom check (portal/care.py lists them), and
+    when. ``urgent`` says one of them means "call the care team now": the app never alerts
+    anyone; the clinic reads these on the patient's page."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, models.CASCADE, related_name="symptom_checks")
+    # PROTECT: who wrote a health record stays known (as for the dressing log).
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    # Keys of portal.care.SIGNS; empty: "none of these".
+    signs = models.JSONField(default=list, blank=True)
+    urgent = models.BooleanField(default=False)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "at"], name="symptom_check_patient_at")]
+
+    def __str__(self) -> str:
+        return f"symptom check at {self.at:%Y-%m-%d %H:%M}"
+
+
 class OutgoingEmail(models.Model):
     """One email waiting to be sent: written in the transaction of the change that causes
     it (an invitation, a sign-in code) and sent by the sendreminders worker (portal/outbox.py),

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils import translation
 
-from portal.middleware import LANGUAGE_PARAMETER
+from portal.middleware import LANGUAGE_PARAMETER, is_staff_request
 from portal.queries import count_unread_reminders_for
 
 
@@ -67,4 +67,6 @@ def context(request: HttpRequest) -> dict[str, Callable[[], Any]]:
     return {
         "language_menu": lambda: language_menu(request),
         "unread_reminders": lambda: count_unread_reminders_for(request.user),
+        # Patients and caregivers start from today's care (/care/); staff from the clinic.
+        "starts_at_care": lambda: request.user.is_authenticated and not is_staff_request(request),
     }

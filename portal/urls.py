@@ -7,7 +7,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from education.urls import review_urlpatterns as education_review_urls
-from portal import account_views, api, audit_views, clinic_urls, clinic_views, pwa, reminder_views, views
+from portal import (
+    account_views,
+    api,
+    audit_views,
+    care_urls,
+    clinic_urls,
+    clinic_views,
+    pwa,
+    reminder_views,
+    views,
+)
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
@@ -63,6 +73,7 @@ urlpatterns = [
     path("language/", views.language, name="language"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service-worker"),
+    path("care/", include(care_urls)),
     path("patients/", include(patient_urls)),
     path("", include(clinic_urls.urlpatterns)),
     path("reminders/", include(reminder_urls)),

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from education.links import guide_links
 from portal import services
+from portal.care import list_care_patients_for, recent_symptom_checks
 from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
@@ -28,7 +29,6 @@ from portal.queries import (
     access_caregiver_link,
     access_patient,
     is_clinic_staff,
-    list_caregiver_links_for,
     list_clinics_for,
 )
 from portal.reminders.planning import dressing_status
@@ -75,13 +75,10 @@ def home(request: HttpRequest) -> HttpResponse:
         return welcome(request)
     if is_clinic_staff(request.user):
         return redirect("clinic-home")
-    patient = Patient.objects.filter(user=request.user).first()
-    if patient:
-        return redirect("patient-detail", patient.code)
-    links = list_caregiver_links_for(request.user).filter(
-        caregiver=request.user, status=CaregiverLink.Status.ACTIVE
-    )
-    return render(request, "portal/home.html", {"links": links})
+    if list_care_patients_for(request.user).exists():
+        # Patients and caregivers start from today's care.
+        return redirect("care-home")
+    return render(request, "portal/home.html", {"links": []})
 
 
 def welcome(request: HttpRequest) -> HttpResponse:
@@ -151,6 +148,8 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
             "guides": patient_guides(request, patient, staff=staff),
+            # The patient's and caregivers' symptom checks, for the clinic (this read is audited above).
+            "symptom_checks": recent_symptom_checks(patient) if staff else [],
         },
     )
 

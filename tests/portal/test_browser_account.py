@@ -197,7 +197,7 @@ def test_a_reader_of_the_spanish_guide_signs_in_with_an_emailed_code_in_spanish(
     code = re.search(r"^([A-Z0-9]{4}-[A-Z0-9]{4})$", message.body, re.M).group(1)
     page.get_by_label("Código").fill(code)
     page.get_by_role("button", name="Iniciar sesión").first.click()
-    page.wait_for_url(f"{live_server.url}/patients/{patient.code}/")
+    page.wait_for_url(f"{live_server.url}/care/")
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

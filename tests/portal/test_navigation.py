@@ -42,7 +42,7 @@ def test_someone_signed_in_goes_to_their_own_page(client, patient):
     log_in(client, patient.user)
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == reverse("patient-detail", args=[patient.code])
+    assert response["Location"] == reverse("care-home")
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
