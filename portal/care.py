@@ -428,7 +428,7 @@ SIGNS: tuple[Sign, ...] = (
         urgent=True,
         sources=("R4", "R33", "R34"),
     ),
-    Sign("pregnancy", gettext_lazy("The patient may be pregnant"), urgent=True, sources=("R16", "R18")),
+    Sign("pregnancy", gettext_lazy("The patient is or may be pregnant"), urgent=True, sources=("R16", "R18")),
     Sign(
         "flu",
         gettext_lazy("Fever, chills, tiredness or a flu-like feeling"),

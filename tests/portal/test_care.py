@@ -107,13 +107,14 @@ def test_today_says_the_day_in_words_with_numbers_tasks_and_the_next_visit(clien
     assert reverse("care-read", args=[treated.code, treated.assignments.get().code]) in html
 
 
-def test_the_day_phrase_in_arabic_uses_the_right_plural(client, treated):
+def test_the_day_and_the_countdown_in_arabic_use_the_right_plurals(client, treated):
     treated.user.language = "ar"
     treated.user.save(update_fields=["language"])
     log_in(client, treated.user)
     html = page(client, "care-today", treated.code).text
-    # Arabic: 3 takes the "few" form (أيام), with the day before the date.
-    assert "اليوم 3 بعد علاجك" in html
+    # Arabic plurals: 3 to 10 take the "few" form (أيام), 11 to 99 the "many" form (يومًا).
+    assert "مضت 3 أيام على جلسة علاجك بتاريخ" in html
+    assert "بعد 11 يومًا" in html
 
 
 def test_a_treatment_day_and_the_dressing_review_day(client, patient, make_visit, clock):
