@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -200,12 +201,18 @@ def answer(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> H
             reader=request.user,
             question_id=question,
             choice_id=request.POST.get("choice", ""),
-            language=request.POST.get("language") or translation.get_language(),
+            language=posted_language(request),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     url = redirect("care-read", patient.code, found.code).url
     return redirect(f"{url}#q-{question}" if SLUG.match(question) else url)
+
+
+def posted_language(request: AuthenticatedHttpRequest) -> str:
+    """The language the questions were shown in (an English fallback page asks in English)."""
+    language = request.POST.get("language", "")
+    return language if language in dict(settings.LANGUAGES) else translation.get_language()
 
 
 # --- Symptom check ---------------------------------------------------------------------------
