@@ -340,11 +340,12 @@ def log_dressing(
         raise PermissionDenied
     if kind not in Kind.values:
         raise ValidationError(_("Choose what you saw or did."))
-    now = now or timezone.now()
-    # One report at a time per patient: two taps at once must not both write.
+    # One report at a time per patient: two taps at once must not both write. The time is read
+    # once the lock is held, so a report written just before is inside the window.
     Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
+    now = now or timezone.now()
     same = (
-        patient.dressing_log.filter(recorded_by=by, kind=kind, at__gt=now - SAME_REPORT_WINDOW, at__lte=now)
+        patient.dressing_log.filter(recorded_by=by, kind=kind, at__gt=now - SAME_REPORT_WINDOW)
         .order_by("-at")
         .first()
     )
@@ -462,10 +463,10 @@ def record_symptom_check(
         raise ValidationError(_("You ticked “None of these” and a sign. Untick one of them."))
     if not none and not keys:
         raise ValidationError(_("Tick the signs you have, or “None of these”."))
-    now = now or timezone.now()
     Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
+    now = now or timezone.now()
     same = (
-        patient.symptom_checks.filter(recorded_by=by, at__gt=now - SAME_REPORT_WINDOW, at__lte=now)
+        patient.symptom_checks.filter(recorded_by=by, at__gt=now - SAME_REPORT_WINDOW)
         .order_by("-at")
         .first()
     )
