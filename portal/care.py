@@ -466,9 +466,7 @@ def record_symptom_check(
     Patient.objects.select_for_update(of=("self",)).filter(pk=patient.pk).first()
     now = now or timezone.now()
     same = (
-        patient.symptom_checks.filter(recorded_by=by, at__gt=now - SAME_REPORT_WINDOW)
-        .order_by("-at")
-        .first()
+        patient.symptom_checks.filter(recorded_by=by, at__gt=now - SAME_REPORT_WINDOW).order_by("-at").first()
     )
     if same is not None and same.signs == keys:
         return same, False

@@ -107,12 +107,10 @@ def plan(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     visits = InjectionVisit.objects.filter(course__patient=patient).order_by("local_date", "local_time")
     calendar = []
     for visit in visits:
+        until = visit.local_date + timedelta(days=days - 1) if visit.is_active else None
+        # A visit whose dressing days are still running stays in view with the coming ones.
         calendar.append(
-            {
-                "visit": visit,
-                "dressing_until": visit.local_date + timedelta(days=days - 1) if visit.is_active else None,
-                "past": visit.local_date < today,
-            }
+            {"visit": visit, "dressing_until": until, "past": (until or visit.local_date) < today}
         )
     reading = [
         {**assignment_title(assignment), "progress": progress}

@@ -284,6 +284,8 @@ def test_my_care_lists_visits_with_dressing_periods_and_reading_with_progress(cl
     # 12 March + 7 dressing days: day 0 to day 6.
     assert "Dressings on: March 12 to March 18, longer if a site weeps or oozes" in html
     assert "Dressings on: March 26 to April 1" in html
+    # The treatment of 12 March is still in its dressing days: shown, not folded away as earlier.
+    assert "earlier visit" not in html
     assert reverse("care-read", args=[treated.code, assignment.code]) in html
     assert ">New<" in html
 
