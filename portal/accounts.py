@@ -343,6 +343,15 @@ def _patient_record(patient: Patient, user: User) -> dict[str, Any]:
             {"at": _iso(entry.at), "what": entry.kind, "by": _recorder(entry.recorded_by_id, user, helpers)}
             for entry in entries
         ],
+        "symptom_checks": [
+            {
+                "at": _iso(c.at),
+                "signs": c.signs,
+                "call_now": c.urgent,
+                "by": _recorder(c.recorded_by_id, user, helpers),
+            }
+            for c in patient.symptom_checks.order_by("at", "pk")
+        ],
         "care_team_activity": [
             {"at": _iso(at), "action": action} for at, action in audit.values_list("at", "action")
         ],

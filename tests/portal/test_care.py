@@ -411,3 +411,17 @@ def test_the_symptom_list_follows_the_facts():
         "pregnancy": ("R16", "R18"),
     }
     assert {sign.key for sign in care.SIGNS if not sign.urgent} == {"flu", "nausea", "site_pain"}
+
+
+def test_the_patients_data_download_holds_their_symptom_checks(client, treated, caregiver):
+    care.record_symptom_check(patient=treated, by=caregiver, signs=["nausea"], none=False)
+    log_in(client, treated.user)
+    data = client.get(reverse("account-data")).json()
+    assert data["patient_record"]["symptom_checks"] == [
+        {
+            "at": "2026-03-15T12:00:00+00:00",
+            "signs": ["nausea"],
+            "call_now": False,
+            "by": "caregiver@example.test",
+        }
+    ]
