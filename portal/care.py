@@ -259,14 +259,17 @@ class QuestionLike(Protocol):
     sources: Sequence[str]
 
 
-def teachback_questions(slug: str, language: str) -> list[Any]:
+def teachback_questions(slug: str, language: str, *, handles_dressings: bool = True) -> list[Any]:
     """The module's teach-back questions (``education.teachback``, written by the content
-    team); none until that loader is installed."""
+    team); none until that loader is installed. A reader who must not handle dressings gets
+    none of the questions about handling one."""
     try:
         from education import teachback  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return []
-    return list(teachback.questions(slug, language))
+    if handles_dressings:
+        return list(teachback.questions(slug, language))
+    return list(teachback.questions(slug, language, handles_dressings=False))
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,9 @@ def answer_teach_back(
     """Keep the reader's answer to one question (every attempt stays; the latest counts)."""
     from portal.assignments import record_progress, record_teach_back
 
-    questions = teachback_questions(assignment.module_slug, language)
+    questions = teachback_questions(
+        assignment.module_slug, language, handles_dressings=may_handle_dressings(reader, assignment.patient)
+    )
     question = next((q for q in questions if q.id == question_id), None)
     if question is None:
         raise ValidationError(_("This question is no longer asked. Please reload the page."))

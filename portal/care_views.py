@@ -152,7 +152,9 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
     if document.has_phones:
         listing = render_to_string("education/_clinic_phones.html", _phones_context(patient.clinic), request)
         body = body.replace(PHONES_PLACEHOLDER, listing)
-    questions = care.teachback_questions(module.slug, document.language)
+    questions = care.teachback_questions(
+        module.slug, document.language, handles_dressings=care.may_handle_dressings(request.user, patient)
+    )
     context = {
         "patient": patient,
         "assignment": found,

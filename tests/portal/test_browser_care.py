@@ -36,7 +36,7 @@ def check(page: Page, label: str) -> None:
 @pytest.fixture
 def questions(monkeypatch):
     # The live server runs in this process: the reader asks this stub for its questions.
-    monkeypatch.setattr(care, "teachback_questions", lambda slug, language: QUESTIONS)
+    monkeypatch.setattr(care, "teachback_questions", lambda slug, language, handles_dressings=True: QUESTIONS)
     return QUESTIONS
 
 

@@ -71,7 +71,7 @@ QUESTIONS = [
 
 @pytest.fixture
 def questions(monkeypatch):
-    monkeypatch.setattr(care, "teachback_questions", lambda slug, language: QUESTIONS)
+    monkeypatch.setattr(care, "teachback_questions", lambda slug, language, handles_dressings=True: QUESTIONS)
     return QUESTIONS
 
 
