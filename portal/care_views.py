@@ -142,7 +142,9 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
         raise Http404
     language = translation.get_language()
     document, fell_back = module.document(language)
-    if not review.is_reviewed(module, document, patient.clinic) and review.reviewed_only(patient.clinic):
+    reviewed = review.is_reviewed(module, document, patient.clinic)
+    held_back = not reviewed and review.reviewed_only(patient.clinic)
+    if held_back:
         # The clinic shows only translations a clinician has checked (as the guide does).
         document, fell_back = module.documents[SOURCE_LANGUAGE], True
     progress = record_progress(
@@ -160,6 +162,9 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
         "assignment": found,
         "document": document,
         "fell_back": fell_back,
+        "held_back": held_back,
+        "not_reviewed": not fell_back and not reviewed,
+        "out_of_date": module.is_out_of_date(document),
         "body": mark_safe(body),  # noqa: S308 - reviewed repository content, not user input
         "progress": progress,
         "questions": [

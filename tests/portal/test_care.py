@@ -425,3 +425,13 @@ def test_the_patients_data_download_holds_their_symptom_checks(client, treated, 
             "by": "caregiver@example.test",
         }
     ]
+
+
+def test_the_reader_says_when_a_translation_is_not_clinically_reviewed(client, treated, clinician):
+    [assignment] = assign_modules(patient=treated, by=clinician, slugs=["dressing-care"])
+    treated.user.language = "fr"
+    treated.user.save(update_fields=["language"])
+    log_in(client, treated.user)
+    html = client.get(reverse("care-read", args=[treated.code, assignment.code])).text
+    assert "Non vérifiée sur le plan clinique" in html
+    assert '<html lang="fr"' in html
