@@ -103,7 +103,7 @@ class CareDay:
 
     today: date
     status: DressingStatus
-    weeping: bool  # the latest weeping-or-dry report since the last treatment says "weeping"
+    weeping: bool  # from the review day on, the latest weeping-or-dry report says "weeping"
 
     @property
     def day(self) -> int | None:
@@ -146,11 +146,13 @@ def care_day(patient: Patient, now: datetime | None = None) -> CareDay:
     )
     status = dressing_status(visits.values_list("local_date", flat=True), today, dressing_days(patient))
     weeping = False
-    if status.last_treatment is not None:
-        start = datetime.combine(status.last_treatment, time(0), ZoneInfo(patient.time_zone))
+    if status.last_treatment is not None and (status.days_since or 0) >= status.dressing_days:
+        # As the reminder planning reads the log: reports from the review day on.
+        review_day = status.last_treatment + timedelta(days=status.dressing_days)
+        start = datetime.combine(review_day, time(0), ZoneInfo(patient.time_zone))
         latest = (
             patient.dressing_log.filter(kind__in=[Kind.WEEPING, Kind.DRY], at__gte=start, at__lte=now)
-            .order_by("-at", "kind")  # at one instant "weeping" wins ("w" after "d"), as in planning
+            .order_by("-at", "-kind")  # at one instant "weeping" wins, as in planning
             .values_list("kind", flat=True)
             .first()
         )

@@ -435,3 +435,17 @@ def test_the_reader_says_when_a_translation_is_not_clinically_reviewed(client, t
     html = client.get(reverse("care-read", args=[treated.code, assignment.code])).text
     assert "Non vérifiée sur le plan clinique" in html
     assert '<html lang="fr"' in html
+
+
+def test_only_a_report_from_the_review_day_on_keeps_the_checks_going(patient, make_visit, clock):
+    """As the reminder planning reads the log: weeping on day 3 (inside the dressing days) is
+    not "still weeping" on day 8; weeping and dry at the same instant reads as weeping."""
+    make_visit(patient, date(2026, 3, 1), time(10, 0))
+    day_three = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+    care.log_dressing(patient=patient, by=patient.user, kind="weeping", now=day_three)
+    clock.now = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    assert not care.care_day(patient).still_weeping
+    same = datetime(2026, 3, 8, 12, 0, tzinfo=UTC)
+    care.log_dressing(patient=patient, by=patient.user, kind="dry", now=same)
+    care.log_dressing(patient=patient, by=patient.user, kind="weeping", now=same)
+    assert care.care_day(patient).still_weeping
