@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from education import teachback
 from portal import services
 from portal.models import (
     Assignment,
@@ -247,43 +247,25 @@ def access_reading(user: AnyUser, patient: Patient, code: UUID) -> Assignment:
         raise Http404 from None
 
 
-class ChoiceLike(Protocol):
-    id: str
-    text: str
-    correct: bool
-
-
-class QuestionLike(Protocol):
-    id: str
-    text: str
-    choices: Sequence[ChoiceLike]
-    explanation: str
-    sources: Sequence[str]
-
-
-def teachback_questions(slug: str, language: str, *, handles_dressings: bool = True) -> list[Any]:
-    """The module's teach-back questions (``education.teachback``, written by the content
-    team); none until that loader is installed. A reader who must not handle dressings gets
-    none of the questions about handling one."""
-    try:
-        from education import teachback  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return []
-    if handles_dressings:
-        return list(teachback.questions(slug, language))
-    return list(teachback.questions(slug, language, handles_dressings=False))
+def teachback_questions(
+    slug: str, language: str, *, handles_dressings: bool = True
+) -> list[teachback.Question]:
+    """The module's teach-back questions (``education.teachback``: in ``language``, or in
+    English when that translation is missing or out of date). A reader who must not handle
+    dressings gets none of the questions about handling one."""
+    return teachback.questions(slug, language, handles_dressings=handles_dressings)
 
 
 @dataclass(frozen=True)
 class AnsweredQuestion:
-    question: QuestionLike
+    question: teachback.Question
     answer: TeachBackAnswer | None
-    picked: ChoiceLike | None
-    right: ChoiceLike | None
+    picked: teachback.Choice | None
+    right: teachback.Choice | None
 
 
 def answered_questions(
-    questions: Sequence[QuestionLike], progress: AssignmentProgress | None
+    questions: Sequence[teachback.Question], progress: AssignmentProgress | None
 ) -> list[AnsweredQuestion]:
     """Each question with the reader's latest answer to it (if any) and the right choice."""
     latest: dict[str, TeachBackAnswer] = {}

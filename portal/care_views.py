@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from education import review
+from education import review, teachback
 from education.catalog import PHONES_PLACEHOLDER, SLUG, SOURCE_LANGUAGE, load_catalog
 from education.views import _emergency_context, _phones_context, _reader_body
 from portal import care
@@ -157,6 +157,8 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
     questions = care.teachback_questions(
         module.slug, document.language, handles_dressings=care.may_handle_dressings(request.user, patient)
     )
+    # The questions' own language: English when their translation is missing or out of date.
+    questions_language = teachback.questions_language(module.slug, document.language)
     context = {
         "patient": patient,
         "assignment": found,
@@ -167,6 +169,8 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
         "out_of_date": module.is_out_of_date(document),
         "body": mark_safe(body),  # noqa: S308 - reviewed repository content, not user input
         "progress": progress,
+        "questions_language": questions_language,
+        "questions_bidi": questions_language in settings.LANGUAGES_BIDI,
         "questions": [
             {"line": line, "sources": references(list(line.question.sources))}
             for line in care.answered_questions(questions, progress)

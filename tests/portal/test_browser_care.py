@@ -121,8 +121,9 @@ def test_an_urgent_sign_shows_tap_to_call_and_says_the_app_does_not_alert(
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_every_care_page_is_accessible_in_english_and_arabic(
-    live_server: LiveServer, phone_page: Page, home_care, questions, link_caregiver, other_patient, language
+    live_server: LiveServer, phone_page: Page, home_care, link_caregiver, other_patient, language
 ) -> None:
+    """With the real teach-back questions (education/content/*/teach-back/), in Arabic too."""
     patient, assignment = home_care
     patient.user.language = language
     patient.user.save(update_fields=["language"])
@@ -145,8 +146,9 @@ def test_every_care_page_is_accessible_in_english_and_arabic(
         check(page, url)
     # An answered question, and an error on the symptom form.
     page.goto(live_server.url + reverse("care-read", args=[patient.code, assignment.code]))
-    page.locator("#q-loose").get_by_role("radio").first.check()
-    page.locator("#q-loose button").click()
+    page.locator("form.question").first.get_by_role("radio").first.check()
+    page.locator("form.question").first.locator("button").click()
+    assert page.locator(".feedback").count() == 1
     check(page, "answered")
     page.goto(live_server.url + reverse("care-symptoms", args=[patient.code]))
     page.locator('input[name="none"]').check()

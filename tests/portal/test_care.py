@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from portal import care
 from portal.assignments import assign_modules
@@ -449,3 +450,55 @@ def test_only_a_report_from_the_review_day_on_keeps_the_checks_going(patient, ma
     care.log_dressing(patient=patient, by=patient.user, kind="dry", now=same)
     care.log_dressing(patient=patient, by=patient.user, kind="weeping", now=same)
     assert care.care_day(patient).still_weeping
+
+
+def test_the_real_questions_of_a_module_are_asked_and_a_wrong_pick_explained(client, treated, clinician):
+    """The content team's questions (education/content/dressing-care/teach-back/en.toml)."""
+    from education import teachback
+
+    [assignment] = assign_modules(patient=treated, by=clinician, slugs=["dressing-care"])
+    asked = teachback.questions("dressing-care", "en")
+    assert 2 <= len(asked) <= 3
+    log_in(client, treated.user)
+    url = reverse("care-read", args=[treated.code, assignment.code])
+    html = client.get(url).text
+    for question in asked:
+        assert f'id="q-{question.id}"' in html
+    first = asked[0]
+    wrong = next(choice for choice in first.choices if not choice.correct)
+    client.post(
+        reverse("care-answer", args=[treated.code, assignment.code]),
+        {"question": first.id, "choice": wrong.id, "language": "en"},
+    )
+    html = client.get(url).text
+    assert "Not quite." in html
+    assert escape(first.correct_choice.text) in html and escape(first.explanation) in html
+    assert TeachBackAnswer.objects.get().correct is False
+
+
+def test_a_caregiver_who_must_not_handle_dressings_is_never_asked_about_handling_one(
+    client, treated, clinician, link_caregiver
+):
+    from education import teachback
+
+    pregnant = link_caregiver(
+        treated, "pregnant@example.test", pregnant_or_immunocompromised=True, handles_dressings=False
+    ).caregiver
+    [assignment] = assign_modules(patient=treated, by=clinician, slugs=["for-caregivers"])
+    every = {question.id for question in teachback.questions("for-caregivers", "en")}
+    theirs = {
+        question.id for question in teachback.questions("for-caregivers", "en", handles_dressings=False)
+    }
+    assert theirs < every  # the module has a question about handling a dressing
+    log_in(client, pregnant)
+    html = client.get(reverse("care-read", args=[treated.code, assignment.code])).text
+    for question_id in every - theirs:
+        assert f'id="q-{question_id}"' not in html
+        response = client.post(
+            reverse("care-answer", args=[treated.code, assignment.code]),
+            {"question": question_id, "choice": "x", "language": "en"},
+        )
+        assert response.status_code == 302
+    assert not TeachBackAnswer.objects.exists()
+    for question_id in theirs:
+        assert f'id="q-{question_id}"' in html
