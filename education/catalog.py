@@ -5,17 +5,22 @@ One folder per module: ``module.toml`` (order, audience, version) and one
 HTML comment (title, summary, and ``source_version`` for translations), then
 ``<section id=...><h2>...`` fragments whose clinical sentences end in source
 markers such as ``[R16, R19]``; ``references.toml`` maps those ids to sources.
+``handler_only`` in ``module.toml`` lists the sections (by id, the same in every
+language) meant only for people who handle dressings: they are left out for a
+caregiver who must not (``Document.without``, called by portal.caregivers).
 
 ``scan_content()`` collects every problem instead of stopping at the first, so
 the system check can list them all; ``load_catalog()`` refuses to serve content
 with any problem.
 """
 
+import dataclasses
 import functools
 import hashlib
 import html
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +85,24 @@ class Document:
     def emergency_numbers(self) -> int:
         return self.body.count(EMERGENCY_PLACEHOLDER)
 
+    def without(self, section_ids: Iterable[str]) -> "Document":
+        """The document with these sections left out: body, table of contents and sources."""
+        hidden = frozenset(section_ids)
+        if not hidden.intersection(s.id for s in self.sections):
+            return self
+
+        def keep(match: re.Match[str]) -> str:
+            id_match = SECTION_ID.search(match.group(1))
+            return "" if id_match and id_match.group(1) in hidden else match.group(0)
+
+        body = SECTION.sub(keep, self.body)
+        return dataclasses.replace(
+            self,
+            body=body,
+            sections=tuple(s for s in self.sections if s.id not in hidden),
+            cited=tuple(ref_id for ref_id in cited_in(body) if ref_id in self.cited),
+        )
+
     @property
     def digest(self) -> str:
         """Fingerprint of what a reader sees: a clinical review holds for this exact text."""
@@ -94,6 +117,8 @@ class Module:
     audience: str
     version: int
     documents: dict[str, Document] = field(hash=False)
+    # Sections only for people who handle dressings (dressing-change steps).
+    handler_only: frozenset[str] = frozenset()
 
     @property
     def languages(self) -> frozenset[str]:
@@ -209,7 +234,29 @@ def _read_module(
             problems.append(f"{name}: the clinic phone placeholder must match {SOURCE_LANGUAGE}.html")
         if document.emergency_numbers != source.emergency_numbers:
             problems.append(f"{name}: the emergency number placeholders must match {SOURCE_LANGUAGE}.html")
-    return Module(slug=slug, order=order, audience=audience, version=version, documents=documents)
+    handler_only = meta.get("handler_only", [])
+    if not isinstance(handler_only, list) or not all(isinstance(i, str) for i in handler_only):
+        problems.append(f"{slug}/module.toml: handler_only must be a list of section ids")
+        handler_only = []
+    for section_id in handler_only:
+        if section_id not in source_ids:
+            problems.append(
+                f"{slug}/module.toml: handler_only names {section_id!r}, not a section of en.html"
+            )
+    if handler_only:
+        # The marks are by section id: a translation with other ids (even one out of date)
+        # could show dressing-change steps to someone who must not handle dressings.
+        for language, document in documents.items():
+            if [s.id for s in document.sections] != source_ids:
+                problems.append(f"{slug}/{language}.html: handler_only needs the same section ids as en.html")
+    return Module(
+        slug=slug,
+        order=order,
+        audience=audience,
+        version=version,
+        documents=documents,
+        handler_only=frozenset(handler_only),
+    )
 
 
 def _read_document(

@@ -33,7 +33,7 @@ from education.catalog import (
     load_catalog,
     strip_markers,
 )
-from portal import services
+from portal import caregivers, services
 from portal.models import Clinic, Patient
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
 
@@ -70,7 +70,11 @@ def module_list(request: HttpRequest) -> HttpResponse:
                 "audience": AUDIENCE_LABELS[module.audience],
             }
         )
-    context = {"entries": entries, "languages": _languages(request, "education:module-list")}
+    context = {
+        "entries": entries,
+        "languages": _languages(request, "education:module-list"),
+        "caregiver_safety": caregivers.safety_banner(request.user),
+    }
     return who_may_keep(request, render(request, "education/module_list.html", context))
 
 
@@ -87,6 +91,12 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if held_back:
         # The reader's clinic shows only translations a clinician has checked.
         document, fell_back = module.documents[SOURCE_LANGUAGE], True
+    out_of_date = module.is_out_of_date(document)
+    # A caregiver who must not handle dressings reads the page without the dressing-change
+    # steps, under a safety banner. Only ever signed in, so never kept by a cache or the
+    # service worker's public copies (who_may_keep: private, no-store).
+    document = caregivers.document_for(module, document, user=request.user, patient=None)
+    caregiver_safety = caregivers.safety_banner(request.user)
 
     body = _reader_body(document, catalog.references, clinic)
     if document.has_phones:
@@ -104,7 +114,8 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "fell_back": fell_back,
         "held_back": held_back,
         "not_reviewed": not fell_back and not reviewed,
-        "out_of_date": module.is_out_of_date(document),
+        "out_of_date": out_of_date,
+        "caregiver_safety": caregiver_safety,
         "source_url": _url_in(SOURCE_LANGUAGE, "education:module-detail", slug),
         "audience": AUDIENCE_LABELS[module.audience],
         "body": mark_safe(body),  # noqa: S308 - reviewed repository content, not user input

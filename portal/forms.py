@@ -55,19 +55,51 @@ class CaregiverRoleForm(forms.Form):
 
 
 class CaregiverInviteForm(CaregiverRoleForm):
+    """The patient (or the care team) invites a caregiver; the two safety questions asked plainly."""
+
     name = forms.CharField(label=_("Caregiver's name"), max_length=150, required=False)
     email = forms.EmailField(label=_("Caregiver's email address"))
     patient_consents = forms.BooleanField(
-        label=_("The patient agreed to link this caregiver"), required=False
+        label=_("The patient agreed in person to link this caregiver"),
+        required=False,
+        help_text=_("Leave this empty to ask the patient in the app first."),
     )
     field_order = ["name", "email", "handles_dressings", "pregnant_or_immunocompromised", "gets_reminders"]
 
     def __init__(self, *args, ask_consent: bool, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        if ask_consent:
-            self.fields["patient_consents"].required = True
-        else:
+        self.fields["handles_dressings"].label = _("They will help change the dressings")
+        self.fields["pregnant_or_immunocompromised"].label = _(
+            "They are pregnant, may become pregnant, or have a weak immune system"
+        )
+        self.fields["pregnant_or_immunocompromised"].help_text = _(
+            "Then they must not touch the dressings or injection sites. "
+            "They will see a guide without the dressing-change steps."
+        )
+        self.fields["gets_reminders"].label = _("They get reminders")
+        if not ask_consent:
             del self.fields["patient_consents"]
+
+
+class InvitationAnswerForm(forms.Form):
+    """The invitee's yes or no, and the safety question for them to answer about themselves."""
+
+    answer = forms.ChoiceField(
+        choices=[("accept", _("Accept")), ("decline", _("Decline"))],
+        error_messages={"required": _("Choose yes or no."), "invalid_choice": _("Choose yes or no.")},
+    )
+    pregnant_or_immunocompromised = forms.BooleanField(
+        label=_("I am pregnant, may become pregnant, or have a weak immune system"),
+        required=False,
+        help_text=_(
+            "Then you must not touch the dressings. We show you a guide without the dressing-change steps."
+        ),
+    )
+
+    def __init__(self, *args, link, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["pregnant_or_immunocompromised"].initial = link.pregnant_or_immunocompromised
 
 
 class EmailChangeForm(forms.Form):

@@ -326,11 +326,19 @@ def invite_caregiver(
     patient_consents: bool = False,
     request: HttpRequest | None = None,
 ) -> CaregiverLink:
-    """Invite a caregiver by email. The patient's own invitation is their consent;
-    clinic staff must confirm that the patient agreed."""
+    """Invite a caregiver by email. The patient's own invitation is their consent, and so is
+    consent a clinician records as given in person (``patient_consents``); otherwise the link
+    waits for the patient's answer in the app (portal.caregivers.answer_request) and the
+    caregiver hears nothing until the patient says yes."""
     by_patient = acts_on_own_record(by, patient)
-    if not by_patient and not patient_consents:
-        raise ValidationError(_("Confirm that the patient agreed to link this caregiver."))
+    consented = by_patient or patient_consents
+    if not consented and patient.user_id is None:
+        raise ValidationError(
+            _(
+                "This patient has not signed in yet, so they cannot answer in the app. "
+                "Confirm that they agreed in person."
+            )
+        )
     email = email.strip().lower()
     if patient.user and patient.user.email == email:
         raise ValidationError(_("A patient cannot be their own caregiver."))
@@ -343,8 +351,8 @@ def invite_caregiver(
         handles_dressings=handles_dressings and not pregnant_or_immunocompromised,
         pregnant_or_immunocompromised=pregnant_or_immunocompromised,
         gets_reminders=gets_reminders,
-        consented_at=timezone.now(),
-        consent_recorded_by=by,
+        consented_at=timezone.now() if consented else None,
+        consent_recorded_by=by if consented else None,
     )
     link.full_clean()
     with refused_if_taken({"email": _("This person is already invited or linked.")}):
@@ -352,11 +360,25 @@ def invite_caregiver(
     replan_patient(patient)
     if not by_patient:
         record_audit(
-            actor=by, action="caregiver.invited", patient=patient, subject_code=link.code, request=request
+            actor=by,
+            action="caregiver.invited" if consented else "caregiver.requested",
+            patient=patient,
+            subject_code=link.code,
+            request=request,
         )
-    create_invitation(
-        kind=Invitation.Kind.CAREGIVER, patient=patient, email=email, by=by, caregiver_link=link
-    )
+    if consented:
+        create_invitation(
+            kind=Invitation.Kind.CAREGIVER, patient=patient, email=email, by=by, caregiver_link=link
+        )
+    else:
+        # The patient's own address; like every email, it names no one and no treatment.
+        assert patient.user is not None
+        send_email(
+            patient.user.email,
+            "caregiver-request",
+            {"url": settings.SITE_URL + reverse("caregivers")},
+            patient.user.language,
+        )
     return link
 
 
@@ -389,22 +411,28 @@ def change_caregiver_role(
 
 
 @transaction.atomic
-def revoke_caregiver(*, link: CaregiverLink, by: User, request: HttpRequest | None = None) -> CaregiverLink:
+def revoke_caregiver(
+    *,
+    link: CaregiverLink,
+    by: User | None,
+    request: HttpRequest | None = None,
+    action: str = "caregiver.revoked",
+) -> CaregiverLink:
+    """End a link at once: the caregiver loses the patient's pages, API results and calendar
+    items (every query asks for an active link), and the re-plan in this transaction cancels
+    their pending reminders. Audited whoever ends it (patient, caregiver or staff): the clinic
+    sees who is linked to its patient. A second call changes nothing."""
+    link = CaregiverLink.objects.select_for_update().select_related("patient__clinic").get(pk=link.pk)
     if link.status == CaregiverLink.Status.REVOKED:
         return link
     link.status = CaregiverLink.Status.REVOKED
     link.revoked_at = timezone.now()
     link.save(update_fields=["status", "revoked_at"])
-    link.invitations.filter(accepted_at__isnull=True).update(withdrawn_at=link.revoked_at)
+    link.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=link.revoked_at
+    )
     replan_patient(link.patient)
-    if not acts_on_own_record(by, link.patient, link):
-        record_audit(
-            actor=by,
-            action="caregiver.revoked",
-            patient=link.patient,
-            subject_code=link.code,
-            request=request,
-        )
+    record_audit(actor=by, action=action, patient=link.patient, subject_code=link.code, request=request)
     return link
 
 
@@ -505,10 +533,16 @@ def find_invitation(token: str, *, now: datetime | None = None) -> Invitation:
 
 @transaction.atomic
 def accept_invitation(
-    *, token: str, user: User | None, now: datetime | None = None, language: str | None = None
+    *,
+    token: str,
+    user: User | None,
+    now: datetime | None = None,
+    language: str | None = None,
+    pregnant_or_immunocompromised: bool = False,
 ) -> AcceptedInvitation:
     """Use an invitation: link the signed-in user, or create the account for its email, in
-    ``language`` (the one the person read the invitation in; default the patient's).
+    ``language`` (the one the person read the invitation in; default the patient's). A
+    caregiver who says they are pregnant or immunocompromised never handles dressings.
 
     Any refusal raises InvitationError before anything is written."""
     now = now or timezone.now()
@@ -557,7 +591,18 @@ def accept_invitation(
         link.caregiver = user
         link.status = CaregiverLink.Status.ACTIVE
         link.activated_at = now
-        link.save(update_fields=["caregiver", "status", "activated_at"])
+        if pregnant_or_immunocompromised:
+            link.pregnant_or_immunocompromised = True
+            link.handles_dressings = False
+        link.save(
+            update_fields=[
+                "caregiver",
+                "status",
+                "activated_at",
+                "pregnant_or_immunocompromised",
+                "handles_dressings",
+            ]
+        )
     # Opening the emailed link proves the address.
     EmailAddress.objects.update_or_create(
         user=user, email=invitation.email, defaults={"verified": True, "primary": True}

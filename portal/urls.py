@@ -12,6 +12,7 @@ from portal import (
     api,
     audit_views,
     care_urls,
+    caregiver_views,
     clinic_urls,
     clinic_views,
     pwa,
@@ -88,7 +89,17 @@ urlpatterns = [
     path("clinics/<uuid:code>/audit/", audit_views.audit_log, name="clinic-audit"),
     path("translations/", include(education_review_urls)),
     path("caregivers/<uuid:code>/edit/", views.caregiver_edit, name="caregiver-edit"),
-    path("caregivers/<uuid:code>/revoke/", views.caregiver_revoke, name="caregiver-revoke"),
+    path("caregivers/", caregiver_views.caregiver_list, name="caregivers"),
+    path("caregivers/switch/", caregiver_views.caregiver_switch, name="caregiver-switch"),
+    path(
+        "caregivers/invitations/<uuid:code>/", caregiver_views.invitation_answer, name="caregiver-invitation"
+    ),
+    path(
+        "caregivers/<uuid:code>/answer/",
+        caregiver_views.caregiver_request_answer,
+        name="caregiver-request-answer",
+    ),
+    path("caregivers/<uuid:code>/revoke/", caregiver_views.caregiver_revoke, name="caregiver-revoke"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("accounts/profile/", RedirectView.as_view(pattern_name="home"), name="account-profile"),
     # The app's own account page instead of the library's email screen: an address is

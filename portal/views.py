@@ -20,9 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from education.links import guide_links
-from portal import services
+from portal import caregivers, services
 from portal.care import list_care_patients_for, recent_symptom_checks
-from portal.forms import CaregiverInviteForm, CaregiverRoleForm, EnrolPatientForm
+from portal.forms import (
+    CaregiverInviteForm,
+    CaregiverRoleForm,
+    EnrolPatientForm,
+    InvitationAnswerForm,
+)
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
@@ -78,7 +83,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if list_care_patients_for(request.user).exists():
         # Patients and caregivers start from today's care.
         return redirect("care-home")
-    return render(request, "portal/home.html", {"links": []})
+    return render(
+        request,
+        "portal/home.html",
+        {"links": [], "invitations": caregivers.list_invitations_for(request.user).exists()},
+    )
 
 
 def welcome(request: HttpRequest) -> HttpResponse:
@@ -150,6 +159,8 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "guides": patient_guides(request, patient, staff=staff),
             # The patient's and caregivers' symptom checks, for the clinic (this read is audited above).
             "symptom_checks": recent_symptom_checks(patient) if staff else [],
+            "caregiver_safety": None if can_manage else caregivers.safety_banner(request.user, patient),
+            "switcher": None if can_manage else caregivers.switcher(request),
         },
     )
 
@@ -183,11 +194,18 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
     audit_staff_read(request, patient, "patient.caregiver_form_viewed")
     if request.method == "POST" and form.is_valid():
         try:
-            services.invite_caregiver(patient=patient, by=request.user, request=request, **form.cleaned_data)
+            link = services.invite_caregiver(
+                patient=patient, by=request.user, request=request, **form.cleaned_data
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Invitation sent."))
+            if link.consented_at is None:
+                messages.success(request, _("We asked the patient in the app. They get an email too."))
+            else:
+                messages.success(request, _("Invitation sent."))
+            if patient.user_id == request.user.pk:
+                return redirect("caregivers")
             return redirect("patient-detail", patient.code)
     return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient})
 
@@ -214,29 +232,36 @@ def caregiver_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     return render(request, "portal/caregiver_edit.html", {"form": form, "link": link})
 
 
-@login_required
-@require_POST
-def caregiver_revoke(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    link = access_caregiver_link(request.user, code)
-    services.revoke_caregiver(link=link, by=request.user, request=request)
-    messages.success(request, _("The caregiver link has ended."))
-    return redirect("home")
-
-
 @never_cache
 def invitation(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The emailed invitation. A caregiver's shows what they will see and the safety rule,
+    asks the safety question about themselves, and takes a yes or a no."""
     user = request.user if request.user.is_authenticated else None
-    if request.method == "POST":
-        try:
-            accepted = services.accept_invitation(token=token, user=user, language=translation.get_language())
-        except services.InvitationError as error:
-            return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
-        if user is None:
-            return perform_login(request, accepted.user, redirect_url="/", email=accepted.user.email)
-        messages.success(request, _("Welcome. Your account is linked."))
-        return redirect("home")
     try:
         found = services.find_invitation(token)
     except services.InvitationError as error:
         return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
-    return render(request, "portal/invitation.html", {"invitation": found})
+    link = found.caregiver_link
+    form = InvitationAnswerForm(request.POST or None, link=link) if link else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        answer = form.cleaned_data if form else {"answer": "accept", "pregnant_or_immunocompromised": False}
+        try:
+            if answer["answer"] == "decline":
+                caregivers.decline_invitation(invitation=found, by=user, request=request)
+                messages.success(request, _("You said no to this invitation."))
+                return redirect("home")
+            accepted = services.accept_invitation(
+                token=token,
+                user=user,
+                language=translation.get_language(),
+                pregnant_or_immunocompromised=answer["pregnant_or_immunocompromised"],
+            )
+        except services.InvitationError as error:
+            return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
+        if link:
+            caregivers.choose_patient_for(request, found.patient)
+        if user is None:
+            return perform_login(request, accepted.user, redirect_url="/", email=accepted.user.email)
+        messages.success(request, _("Welcome. Your account is linked."))
+        return redirect("home")
+    return render(request, "portal/invitation.html", {"invitation": found, "link": link, "form": form})

@@ -125,7 +125,9 @@ def test_clinic_pages_do_not_exist_for_patients_and_caregivers(world, clinic, pe
 
 def test_revoked_link_changes_nothing_for_outsiders(world):
     link = world["link"]
-    client_for(world, "other_clinician").post(reverse("caregiver-revoke", args=[link.code]))
+    client_for(world, "other_clinician").post(
+        reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"}
+    )
     link.refresh_from_db()
     assert link.status == CaregiverLink.Status.ACTIVE
 

@@ -142,22 +142,22 @@ def test_patient_invites_a_caregiver_who_accepts(client, patient):
     assert link.consent_recorded_by == patient.user
     client.logout()
     path = invitation_path(deliver_emails()[-1])
-    assert client.post(path).status_code == 302
+    assert client.post(path, {"answer": "accept"}).status_code == 302
     link.refresh_from_db()
     assert link.status == CaregiverLink.Status.ACTIVE
     assert link.caregiver.email == "helper@example.test"
     assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 200
 
 
-def test_staff_must_confirm_patient_consent(client, clinician, patient):
+def test_staff_record_consent_given_in_person(client, clinician, patient):
     log_in(client, clinician)
     url = reverse("caregiver-invite", args=[patient.code])
-    response = client.post(url, {"email": "helper@example.test"})
-    assert response.status_code == 200
-    assert not CaregiverLink.objects.filter(email="helper@example.test").exists()
     response = client.post(url, {"email": "helper@example.test", "patient_consents": "on"})
     assert response.status_code == 302
-    assert CaregiverLink.objects.get(email="helper@example.test").consent_recorded_by == clinician
+    link = CaregiverLink.objects.get(email="helper@example.test")
+    assert link.consent_recorded_by == clinician
+    assert link.consented_at is not None
+    assert deliver_emails()[-1].to == ["helper@example.test"]
 
 
 def test_pregnant_caregiver_cannot_be_a_dressing_handler(client, patient):
@@ -175,7 +175,7 @@ def test_revoking_withdraws_a_pending_invitation(client, patient):
     link = services.invite_caregiver(patient=patient, by=patient.user, email="helper@example.test")
     path = invitation_path(deliver_emails()[-1])
     services.revoke_caregiver(link=link, by=patient.user)
-    response = client.post(path)
+    response = client.post(path, {"answer": "accept"})
     assert response.status_code == 400
     assert "withdrawn" in response.content.decode()
     link.refresh_from_db()
@@ -187,7 +187,7 @@ def test_revoked_caregiver_loses_access(client, patient, caregiver):
     link = CaregiverLink.objects.get(caregiver=caregiver)
     log_in(client, caregiver)
     assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 200
-    client.post(reverse("caregiver-revoke", args=[link.code]))
+    client.post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
     assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 404
 
 
