@@ -37,6 +37,8 @@ from portal import caregivers, services
 from portal.models import Clinic, Patient
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
 
+# Sent with a guide page rendered without the dressing-change steps (portal/templates/sw.js).
+SAFE_VIEW_HEADER = "HCC-Safe-View"
 # A table of contents helps once a page is longer than a phone screen or two.
 TOC_MIN_SECTIONS = 4
 
@@ -124,7 +126,10 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "languages": _languages(request, "education:module-detail", slug, keep=keep),
         **_phones_context(clinic),
     }
-    return who_may_keep(request, render(request, "education/module_detail.html", context))
+    response = render(request, "education/module_detail.html", context)
+    if caregiver_safety:
+        response[SAFE_VIEW_HEADER] = "1"  # the service worker keeps this copy for this reader only
+    return who_may_keep(request, response)
 
 
 def offline(request: HttpRequest) -> HttpResponse:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal import push, pwa, services
+from portal import caregivers, push, pwa, services
 from portal.models import Reminder
 from portal.queries import (
     access_reminder,
@@ -153,6 +153,9 @@ class OfflineListOut(serializers.Serializer):
     language = serializers.CharField()
     modules = OfflineModuleOut(many=True)
     phones = OfflinePhonesOut(many=True)
+    hide_dressing_steps = serializers.BooleanField(
+        help_text="A caregiver who must not handle dressings: guide pages leave out the dressing-change steps."
+    )
 
 
 class OfflineListApi(APIView):
@@ -173,6 +176,7 @@ class OfflineListApi(APIView):
                     "phones": [
                         {"clinic": "North Clinic", "daytime": "+1 555 0100", "after_hours": "+1 555 0199"}
                     ],
+                    "hide_dressing_steps": False,
                 },
                 response_only=True,
             )
@@ -195,6 +199,7 @@ class OfflineListApi(APIView):
             "language": user.language,
             "modules": modules,
             "phones": phones,
+            "hide_dressing_steps": caregivers.hides_dressing_steps(user),
         }
         return Response(OfflineListOut(data).data)
 

@@ -8,6 +8,7 @@ section 2 and 3: R3, R20, R21, R22). A caregiver whose link says so, or who does
 with dressings, gets a guide without the sections a module marks ``handler_only``.
 """
 
+import copy
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,8 +19,9 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from education.catalog import Document, Module, Reference, load_catalog
-from portal.models import CaregiverLink, Invitation, Patient, User
+from portal.models import CaregiverLink, Invitation, Patient, Reminder, User
 from portal.queries import is_clinic_staff, list_cared_for_patients
+from portal.reminders.planning import Audience, Rule
 
 AnyUser = User | AnonymousUser
 
@@ -28,6 +30,8 @@ AnyUser = User | AnonymousUser
 NOT_A_HANDLER = Q(handles_dressings=False) | Q(pregnant_or_immunocompromised=True)
 # The facts behind the safety banner (portal/templates/portal/includes/caregiver_safety.html).
 SAFETY_SOURCES = ("R3", "R16", "R20", "R21", "R22")
+# Reminders that tell the reader to look at or change dressings.
+HANDLER_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
 # The patient a caregiver with several links chose to look at.
 SESSION_KEY = "caregiver_patient"
 
@@ -99,6 +103,22 @@ def safety_banner(user: AnyUser, patient: Patient | None = None) -> SafetyBanner
         patient_name=patient.name if patient else "",
         sources=[references[ref_id] for ref_id in SAFETY_SOURCES if ref_id in references],
     )
+
+
+def as_seen_by(user: AnyUser, reminder: Reminder) -> Reminder:
+    """A reminder as its caregiver reads it now: a dressing check or review sent while they
+    still helped with dressings reads as the safety reminder once they must not (new ones are
+    planned that way already: portal.reminders RULE_AUDIENCES). Never saved."""
+    if (
+        reminder.rule not in HANDLER_RULES
+        or reminder.audience == Audience.PATIENT
+        or may_handle_dressings(user, reminder.patient)
+    ):
+        return reminder
+    seen = copy.copy(reminder)
+    seen.rule = Rule.DRESSING_SAFETY
+    seen.audience = Audience.CAREGIVER_NON_HANDLER
+    return seen
 
 
 # --- Several patients: the caregiver's choice, kept in the session --------------------

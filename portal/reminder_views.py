@@ -7,13 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portal import services
+from portal import caregivers, services
 from portal.forms import ClinicReminderSettingsForm, DressingReportForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import ClinicReminderSettings, DressingLogEntry
@@ -35,7 +35,7 @@ DRESSING_QUESTION_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
 def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(list_inbox_for(request.user), 30).get_page(request.GET.get("page"))
     for reminder in page:
-        reminder.title = reminder_title(reminder)
+        reminder.title = reminder_title(caregivers.as_seen_by(request.user, reminder))
     return render(request, "portal/reminder_list.html", {"page": page})
 
 
@@ -43,15 +43,17 @@ def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def reminder_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     reminder = access_reminder(request.user, code)
     services.mark_reminder_read(reminder=reminder)
+    # A caregiver who must not handle dressings reads old dressing checks as the safety text.
+    seen = caregivers.as_seen_by(request.user, reminder)
     return render(
         request,
         "portal/reminder_detail.html",
         {
             "reminder": reminder,
-            "title": reminder_title(reminder),
-            "guidance": render_guidance(reminder, clinic_rule_settings(reminder.patient).dressing_days),
+            "title": reminder_title(seen),
+            "guidance": render_guidance(seen, clinic_rule_settings(reminder.patient).dressing_days),
             "for_patient": reminder.patient.user_id == request.user.pk,
-            "asks_dressing": reminder.rule in DRESSING_QUESTION_RULES,
+            "asks_dressing": seen.rule in DRESSING_QUESTION_RULES,
             "answers": [DressingLogEntry.Kind.DRY, DressingLogEntry.Kind.WEEPING],
         },
     )
@@ -62,6 +64,8 @@ def reminder_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespon
 def reminder_dressing_report(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     """ "All sites are dry" or "Still weeping or oozing" from a dressing reminder's page."""
     reminder = access_reminder(request.user, code, rules=DRESSING_QUESTION_RULES)
+    if caregivers.as_seen_by(request.user, reminder) is not reminder:
+        raise Http404  # no dressing task for someone who must not touch the dressings
     form = DressingReportForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose one of the two answers."))

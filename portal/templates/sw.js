@@ -10,6 +10,11 @@ its own copy).
   (the API names them; pages say who is signed in with the HCC-Reader header), the
   modules their care team gave them. The list is dropped as soon as a page says someone
   else, or nobody, is signed in, and signing out clears everything (Clear-Site-Data).
+- A caregiver who must not handle dressings reads guide pages without the dressing-change
+  steps (the server leaves them out for them, and says so with HCC-Safe-View). Offline, such a
+  reader never gets the public copy of a guide page: only the copy kept for them in
+  hcc-safe-v1 (dropped with the reader), else the offline page. The reader's list says it
+  too (hide_dressing_steps), so it holds from the first signed-in page.
 - Install keeps only a few static files; the offline page of the reader's language comes
   with the first page they open. A new version takes over at once (skipWaiting) and the
   open pages offer a reload (sw-register.js).
@@ -21,6 +26,8 @@ const STATIC_CACHE = "hcc-static-" + CONFIG.version;
 const PAGES_CACHE = "hcc-pages-v1";
 const READER_CACHE = "hcc-reader-v1";
 const READER_KEY = "__reader.json";
+const SAFE_CACHE = "hcc-safe-v1";
+const SAFE_KEY = "__safe";
 const LANGUAGE_KEY = "__language";
 const GUIDE = new RegExp("^(" + CONFIG.languages.join("|") + ")/(guide|offline)/");
 {# The reader's list is asked for again after this long, when pages keep naming the same reader. #}
@@ -111,12 +118,23 @@ async function guidePage(request, event, lang) {
       await keep(request.url, response.clone());
     } else if (response.ok) {
       event.waitUntil(keepPublic(request.url, true));
+      if (response.headers.has("HCC-Reader")) {
+        event.waitUntil(keepSafe(request.url, response.clone()));
+      }
     }
     if (request.mode === "navigate") {
       event.waitUntil(learn(response, lang));
     }
     return response;
   } catch (error) {
+    if (await restricted()) {
+      {# Never the public copy, which has the steps: the reader's own copy or the offline page. #}
+      const own = await (await caches.open(SAFE_CACHE)).match(request.url);
+      if (own) {
+        return own;
+      }
+      throw error;
+    }
     const saved = await caches.match(request);
     if (saved) {
       return saved;
@@ -193,6 +211,29 @@ async function offlinePage(lang) {
   return Response.error();
 }
 
+{# Whether the signed-in reader must not see dressing-change steps (see the top). #}
+async function restricted() {
+  const saved = await (await caches.open(READER_CACHE)).match(at(SAFE_KEY));
+  return saved ? (await saved.text()) === "1" : false;
+}
+
+async function setRestricted(value) {
+  const cache = await caches.open(READER_CACHE);
+  await cache.put(at(SAFE_KEY), new Response(value ? "1" : "0"));
+  if (!value) {
+    await caches.delete(SAFE_CACHE);
+  }
+}
+
+{# A guide page as a signed-in reader got it: kept for them only when it is the safe view. #}
+async function keepSafe(url, response) {
+  const safe = response.headers.get("HCC-Safe-View") === "1";
+  await setRestricted(safe);
+  if (safe) {
+    await (await caches.open(SAFE_CACHE)).put(url, response);
+  }
+}
+
 {# The signed-in reader's own list: what their care team gave them to read (kept here, with #}
 {# the pages) and their care team's numbers. ``reader`` is who the page said is signed in #}
 {# ("" nobody; null: ask the server). #}
@@ -205,6 +246,11 @@ async function refreshReader(reader) {
   const saved = savedResponse ? await savedResponse.json() : null;
   if (saved && reader !== null && saved.reader !== reader) {
     await cache.delete(at(READER_KEY));
+    if (reader) {
+      {# Someone else signed in. With nobody signed in (a sign-in that ran out), the safe #}
+      {# view stays: the person holding the phone may be the one who must not see the steps. #}
+      await setRestricted(false);
+    }
   }
   if (reader === "" || (saved && saved.reader === reader && Date.now() - saved.fetched < REFRESH_MS)) {
     return;
@@ -222,7 +268,23 @@ async function refreshReader(reader) {
   if (list) {
     list.fetched = Date.now();
     await cache.put(at(READER_KEY), new Response(JSON.stringify(list), { headers: { "Content-Type": "application/json" } }));
+    await setRestricted(Boolean(list.hide_dressing_steps));
     await Promise.all(list.modules.map((module) => keepPublic(at(module.url), false)));
+    if (list.hide_dressing_steps) {
+      await Promise.all(list.modules.map((module) => keepOwn(at(module.url))));
+    }
+  }
+}
+
+{# The reader's own (safe) copy of an assigned guide page, for reading offline. #}
+async function keepOwn(url) {
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (response.ok && response.headers.get("HCC-Safe-View") === "1") {
+      await (await caches.open(SAFE_CACHE)).put(url, response);
+    }
+  } catch (error) {
+    {# Offline now: kept another time. #}
   }
 }
 

@@ -1,0 +1,318 @@
+"""Caregiver links in the app (issue 11, point 5): the patient invites, the care team asks the
+patient, the invitee accepts or declines, a caregiver of several patients switches between
+them, and ending a link asks first, takes effect at once and is audited."""
+
+from datetime import time, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portal import caregivers, services
+from portal.models import AuditEvent, CaregiverLink, Invitation, Reminder
+from tests.helpers import deliver_emails, log_in
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    log_in(client, user)
+    return client
+
+
+def invitation_path(message) -> str:
+    url = next(word for word in message.body.split() if "/invitation/" in word)
+    return url.split("testserver", 1)[-1].split("?")[0].replace("http://127.0.0.1:8000", "")
+
+
+# --- The patient invites; the invitee answers ---------------------------------------
+
+
+def test_the_patient_invites_from_the_app_and_the_caregiver_accepts_after_signing_in(patient, make_user):
+    client = signed_in(patient.user)
+    response = client.post(
+        reverse("caregiver-invite", args=[patient.code]),
+        {
+            "name": "Sam",
+            "email": "Sam@Example.test",
+            "gets_reminders": "on",
+            "pregnant_or_immunocompromised": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("caregivers")
+    link = CaregiverLink.objects.get(email="sam@example.test")
+    assert (link.status, link.handles_dressings, link.pregnant_or_immunocompromised) == (
+        "invited",
+        False,
+        True,
+    )
+    email = deliver_emails()[-1]
+    assert email.to == ["sam@example.test"]
+    # No health details in the email: no name, treatment or condition.
+    for word in ("Patient", "pregnant", "dressing", "T-VEC", "melanoma"):
+        assert word not in email.body
+
+    sam = make_user("sam@example.test")
+    sam_client = signed_in(sam)
+    invitation = Invitation.objects.get(caregiver_link=link)
+    assert (
+        f'href="{reverse("caregiver-invitation", args=[invitation.code])}"'
+        in sam_client.get(reverse("caregivers")).text
+    )
+    page = sam_client.get(reverse("caregiver-invitation", args=[invitation.code])).text
+    assert "What you will see" in page
+    assert "must not change dressings or clean injection sites" in page
+    assert "You will not help with the dressings" in page
+    response = sam_client.post(
+        reverse("caregiver-invitation", args=[invitation.code]),
+        {"answer": "accept", "pregnant_or_immunocompromised": "on"},
+    )
+    assert response.status_code == 302
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.ACTIVE and link.caregiver == sam
+    assert sam_client.get(reverse("patient-detail", args=[patient.code])).status_code == 200
+    # A second tap on the same button: the invitation is gone for them, nothing changes.
+    again = sam_client.post(reverse("caregiver-invitation", args=[invitation.code]), {"answer": "decline"})
+    assert again.status_code == 404
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.ACTIVE
+
+
+def test_the_invitee_says_they_are_pregnant_when_accepting_and_never_handles_dressings(patient, make_user):
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="kim@example.test")
+    assert link.handles_dressings
+    kim = make_user("kim@example.test")
+    invitation = Invitation.objects.get(caregiver_link=link)
+    signed_in(kim).post(
+        reverse("caregiver-invitation", args=[invitation.code]),
+        {"answer": "accept", "pregnant_or_immunocompromised": "on"},
+    )
+    link.refresh_from_db()
+    assert (link.status, link.handles_dressings, link.pregnant_or_immunocompromised) == (
+        "active",
+        False,
+        True,
+    )
+
+
+def test_the_invitee_declines_from_the_emailed_link_and_the_link_ends(client, patient):
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="kim@example.test")
+    path = invitation_path(deliver_emails()[-1])
+    page = client.get(path).text
+    assert "Decline" in page and "What you will see" in page
+    assert client.post(path, {"answer": "decline"}).status_code == 302
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.REVOKED
+    assert AuditEvent.objects.filter(action="caregiver.invitation_declined", subject_code=link.code).exists()
+    # The link cannot be used afterwards, and nothing was created.
+    assert client.post(path, {"answer": "accept"}).status_code == 400
+    assert not CaregiverLink.objects.filter(caregiver__email="kim@example.test").exists()
+
+
+def test_an_answer_that_is_neither_yes_nor_no_is_refused_in_words_and_changes_nothing(client, patient):
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="kim@example.test")
+    path = invitation_path(deliver_emails()[-1])
+    response = client.post(path + "?lang=es", {"answer": "maybe"}, headers={"accept-language": "es"})
+    assert response.status_code == 200
+    assert "Elija sí o no." in response.text
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.INVITED
+
+
+def test_another_persons_invitation_is_a_404(patient, make_user):
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="kim@example.test")
+    invitation = Invitation.objects.get(caregiver_link=link)
+    stranger = signed_in(make_user("stranger@example.test"))
+    assert stranger.get(reverse("caregiver-invitation", args=[invitation.code])).status_code == 404
+    assert (
+        stranger.post(
+            reverse("caregiver-invitation", args=[invitation.code]), {"answer": "decline"}
+        ).status_code
+        == 404
+    )
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.INVITED
+
+
+# --- The care team asks the patient -----------------------------------------------------
+
+
+def test_a_link_the_care_team_starts_waits_for_the_patients_yes(clinician, patient):
+    response = signed_in(clinician).post(
+        reverse("caregiver-invite", args=[patient.code]), {"email": "kim@example.test", "name": "Kim"}
+    )
+    assert response.status_code == 302
+    link = CaregiverLink.objects.get(email="kim@example.test")
+    assert link.consented_at is None
+    emails = deliver_emails()
+    # The caregiver hears nothing yet; the patient is asked, without names or health details.
+    assert [m.to for m in emails] == [[patient.user.email]]
+    assert "Kim" not in emails[0].body and "kim@" not in emails[0].body
+    assert AuditEvent.objects.filter(action="caregiver.requested", actor=clinician).exists()
+
+    patient_client = signed_in(patient.user)
+    assert "May Kim (kim@example.test) be your caregiver?" in patient_client.get(reverse("caregivers")).text
+    answer = reverse("caregiver-request-answer", args=[link.code])
+    assert patient_client.post(answer, {"answer": "accept"}).status_code == 302
+    assert patient_client.post(answer, {"answer": "accept"}).status_code == 404  # a double tap
+    link.refresh_from_db()
+    assert link.consented_at is not None and link.consent_recorded_by == patient.user
+    assert [m.to for m in deliver_emails()[1:]] == [["kim@example.test"]]
+    assert Invitation.objects.filter(caregiver_link=link).count() == 1
+    assert AuditEvent.objects.filter(action="caregiver.consented", actor=patient.user).exists()
+
+
+def test_the_patient_says_no_to_the_care_teams_request(clinician, patient):
+    link = services.invite_caregiver(patient=patient, by=clinician, email="kim@example.test")
+    client = signed_in(patient.user)
+    client.post(reverse("caregiver-request-answer", args=[link.code]), {"answer": "decline"})
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.REVOKED
+    assert not Invitation.objects.filter(caregiver_link=link).exists()
+    assert AuditEvent.objects.filter(action="caregiver.declined", actor=patient.user).exists()
+
+
+def test_only_the_patient_answers_the_request(clinician, caregiver, other_patient, patient):
+    link = services.invite_caregiver(patient=patient, by=clinician, email="kim@example.test")
+    for user in (clinician, caregiver, other_patient.user):
+        response = signed_in(user).post(
+            reverse("caregiver-request-answer", args=[link.code]), {"answer": "accept"}
+        )
+        assert response.status_code == 404
+    link.refresh_from_db()
+    assert link.consented_at is None
+
+
+def test_a_patient_without_an_account_needs_consent_given_in_person(clinician, clinic, make_patient):
+    invited = make_patient(clinic, "new@example.test", account=False)
+    response = signed_in(clinician).post(
+        reverse("caregiver-invite", args=[invited.code]), {"email": "kim@example.test"}
+    )
+    assert response.status_code == 200
+    assert "Confirm that they agreed in person." in response.text
+    assert 'value="kim@example.test"' in response.text  # what was typed is kept
+    assert not CaregiverLink.objects.exists()
+
+
+def test_an_unsafe_answer_is_refused_in_the_patients_language(patient):
+    patient.user.language = "fr"
+    patient.user.save(update_fields=["language"])
+    client = signed_in(patient.user)
+    response = client.post(
+        reverse("caregiver-invite", args=[patient.code]),
+        {"email": "kim@example.test", "handles_dressings": "on", "pregnant_or_immunocompromised": "on"},
+    )
+    assert response.status_code == 200
+    assert "Une personne enceinte, qui pourrait le devenir" in response.text
+    assert 'value="kim@example.test"' in response.text
+    assert not CaregiverLink.objects.exists()
+
+
+# --- Ending a link ---------------------------------------------------------------------
+
+
+def test_ending_a_link_needs_the_confirmation_page(patient, caregiver):
+    link = CaregiverLink.objects.get(caregiver=caregiver)
+    client = signed_in(patient.user)
+    page = client.get(reverse("caregiver-revoke", args=[link.code]))
+    assert page.status_code == 200
+    assert "Yes, end the link" in page.text
+    # A bare POST (no confirmation) changes nothing and sends the person to the page.
+    response = client.post(reverse("caregiver-revoke", args=[link.code]))
+    assert response["Location"] == reverse("caregiver-revoke", args=[link.code])
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.ACTIVE
+    client.post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.REVOKED
+    # A second confirmation (a double tap) changes nothing and is not a second audit event.
+    client.post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
+    assert AuditEvent.objects.filter(action="caregiver.revoked", subject_code=link.code).count() == 1
+
+
+@pytest.mark.parametrize("who", ["patient", "caregiver", "clinician"])
+def test_whoever_ends_the_link_it_is_audited(who, patient, caregiver, clinician):
+    link = CaregiverLink.objects.get(caregiver=caregiver)
+    actor = {"patient": patient.user, "caregiver": caregiver, "clinician": clinician}[who]
+    signed_in(actor).post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
+    event = AuditEvent.objects.get(action="caregiver.revoked", subject_code=link.code)
+    assert event.actor == actor
+    assert event.patient_code == patient.code
+
+
+def test_a_foreign_link_is_a_404(other_patient, caregiver, link_caregiver, patient):
+    foreign = link_caregiver(other_patient, "someone@example.test")
+    client = signed_in(patient.user)
+    assert client.get(reverse("caregiver-revoke", args=[foreign.code])).status_code == 404
+    assert (
+        client.post(reverse("caregiver-revoke", args=[foreign.code]), {"confirm": "yes"}).status_code == 404
+    )
+    foreign.refresh_from_db()
+    assert foreign.status == CaregiverLink.Status.ACTIVE
+
+
+def test_the_revoked_caregiver_loses_every_page_api_result_reminder_and_calendar_item(
+    patient, caregiver, make_visit, clinician
+):
+    from portal import assignments
+    from portal.reminders import replan_patient
+
+    make_visit(patient, timezone.localdate() + timedelta(days=3), time(10, 0))
+    replan_patient(patient)
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["for-caregivers"])
+    link = CaregiverLink.objects.get(caregiver=caregiver)
+    pending = Reminder.objects.filter(recipient=caregiver, status=Reminder.Status.PENDING)
+    assert pending.exists()
+    feed = services.rotate_calendar_feed(user=caregiver)
+    client = signed_in(caregiver)
+    assert b"BEGIN:VEVENT" in client.get(f"/calendar/{feed.token}.ics").content
+    assert client.get(reverse("api-offline")).json()["modules"]
+
+    signed_in(patient.user).post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
+
+    assert not pending.exists()  # the re-plan cancelled them in the same transaction
+    assert client.get(reverse("patient-detail", args=[patient.code])).status_code == 404
+    assert client.get(reverse("caregiver-edit", args=[link.code])).status_code == 404
+    assert client.get(reverse("caregiver-revoke", args=[link.code])).status_code == 404
+    assert client.get(reverse("api-offline")).json()["modules"] == []
+    assert client.get(reverse("api-offline")).json()["phones"] == []
+    assert b"BEGIN:VEVENT" not in client.get(f"/calendar/{feed.token}.ics").content
+    assert client.post(reverse("caregiver-switch"), {"patient": str(patient.code)}).status_code == 404
+
+
+# --- Several patients -------------------------------------------------------------------
+
+
+def test_a_caregiver_of_two_patients_switches_and_the_choice_is_kept(
+    caregiver, patient, other_patient, link_caregiver
+):
+    link_caregiver(other_patient, caregiver.email)
+    client = signed_in(caregiver)
+    page = client.get(reverse("caregivers")).text
+    assert 'name="patient"' in page and other_patient.name in page
+    response = client.post(
+        reverse("caregiver-switch"), {"patient": str(other_patient.code), "next": reverse("caregivers")}
+    )
+    assert response["Location"] == reverse("caregivers")
+    assert client.session[caregivers.SESSION_KEY] == str(other_patient.code)
+    # A bad choice is refused in words; an outside address is not followed.
+    assert client.post(reverse("caregiver-switch"), {"patient": "nope"})["Location"] == reverse("caregivers")
+    response = client.post(
+        reverse("caregiver-switch"), {"patient": str(patient.code), "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/"
+
+
+def test_the_switcher_lists_only_active_links(rf, caregiver, patient, other_patient, link_caregiver):
+    link = link_caregiver(other_patient, caregiver.email)
+    request = rf.get("/")
+    request.user = caregiver
+    request.session = {caregivers.SESSION_KEY: str(other_patient.code)}
+    assert caregivers.current_patient(request) == other_patient
+    assert caregivers.switcher(request) is not None
+    services.revoke_caregiver(link=link, by=other_patient.user)
+    assert caregivers.current_patient(request) == patient
+    assert caregivers.switcher(request) is None  # one patient left: no switcher
