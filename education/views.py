@@ -59,6 +59,15 @@ def who_may_keep(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
+def said_safe_view(request: HttpRequest, response: HttpResponse, safe: bool) -> HttpResponse:
+    """Tell the service worker whether a signed-in reader gets the safe view ("1": keep this
+    copy for them and never serve them the public one offline; "0": they may have the public
+    one). Nothing for a visitor: public pages stay the same for everyone."""
+    if request.user.is_authenticated:
+        response[SAFE_VIEW_HEADER] = "1" if safe else "0"
+    return response
+
+
 def module_list(request: HttpRequest) -> HttpResponse:
     language = translation.get_language()
     entries = []
@@ -77,7 +86,8 @@ def module_list(request: HttpRequest) -> HttpResponse:
         "languages": _languages(request, "education:module-list"),
         "caregiver_safety": caregivers.safety_banner(request.user),
     }
-    return who_may_keep(request, render(request, "education/module_list.html", context))
+    response = render(request, "education/module_list.html", context)
+    return who_may_keep(request, said_safe_view(request, response, context["caregiver_safety"] is not None))
 
 
 def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -127,9 +137,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **_phones_context(clinic),
     }
     response = render(request, "education/module_detail.html", context)
-    if caregiver_safety:
-        response[SAFE_VIEW_HEADER] = "1"  # the service worker keeps this copy for this reader only
-    return who_may_keep(request, response)
+    return who_may_keep(request, said_safe_view(request, response, caregiver_safety is not None))
 
 
 def offline(request: HttpRequest) -> HttpResponse:

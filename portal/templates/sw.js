@@ -226,10 +226,14 @@ async function setRestricted(value) {
 }
 
 {# A guide page as a signed-in reader got it: kept for them only when it is the safe view. #}
+{# Only the guide's list and module pages say either way; any other page leaves the flag. #}
 async function keepSafe(url, response) {
-  const safe = response.headers.get("HCC-Safe-View") === "1";
-  await setRestricted(safe);
-  if (safe) {
+  const said = response.headers.get("HCC-Safe-View");
+  if (said === null) {
+    return;
+  }
+  await setRestricted(said === "1");
+  if (said === "1") {
     await (await caches.open(SAFE_CACHE)).put(url, response);
   }
 }

@@ -239,3 +239,37 @@ def test_a_caregiver_of_two_patients_switches(
     page.goto(live_server.url + "/caregivers/")
     assert page.locator("form.switcher select").input_value() == str(other_patient.code)
     clean(page)
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_emailed_invitation_shows_what_they_will_see_and_takes_a_no(
+    live_server: LiveServer, phone_page: Page, patient: Patient, language: str
+) -> None:
+    from portal import services
+    from portal.models import Invitation
+
+    link = services.invite_caregiver(
+        patient=patient, by=patient.user, email="kim@example.test", handles_dressings=False
+    )
+    token = services.invitation_token(Invitation.objects.get(caregiver_link=link))
+    page = phone_page
+    page.goto(f"{live_server.url}/invitation/{token}/?lang={language}")
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("button[value=decline]").is_visible()
+    clean(page)
+    page.locator("button[value=decline]").click()
+    page.wait_for_load_state()
+    clean(page)
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.REVOKED
+
+
+def test_the_guide_list_shows_the_banner_to_the_restricted_caregiver(
+    live_server: LiveServer, phone_page: Page, pregnant: User
+) -> None:
+    for language in ("en", "ar"):
+        speak(pregnant, language)
+        sign_in(phone_page, live_server.url, pregnant)
+        phone_page.goto(f"{live_server.url}/{language}/guide/")
+        assert phone_page.locator(".safety-banner").is_visible()
+        clean(phone_page)

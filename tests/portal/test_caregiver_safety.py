@@ -132,7 +132,7 @@ def test_the_public_page_stays_whole_and_cacheable_after_a_restricted_read(clien
     signed_in(pregnant).get("/en/guide/dressing-care/")
     response = client.get("/en/guide/dressing-care/")
     assert "public" in response["Cache-Control"]
-    assert "HCC-Safe-View" not in response
+    assert "HCC-Safe-View" not in response  # a visitor's page says nothing about anyone
     assert 'class="safety-banner"' not in response.text
     for sentence in STEP_SENTENCES:
         assert sentence in response.text
@@ -143,6 +143,7 @@ def test_the_patient_and_a_dressing_helper_see_the_steps(who, patient, caregiver
     user = patient.user if who == "patient" else caregiver
     page = signed_in(user).get("/en/guide/dressing-care/").text
     assert "How to change a dressing" in page and 'class="safety-banner"' not in page
+    assert signed_in(user).get("/en/guide/dressing-care/")["HCC-Safe-View"] == "0"
 
 
 def test_a_caregiver_who_does_not_help_with_dressings_gets_the_safe_guide(patient, link_caregiver):
