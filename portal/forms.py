@@ -47,6 +47,10 @@ class CaregiverRoleForm(forms.Form):
     )
     gets_reminders = forms.BooleanField(label=_("Gets reminders"), required=False, initial=True)
 
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("label_suffix", "")  # questions and checkboxes read as plain words
+        super().__init__(*args, **kwargs)
+
     def clean(self):  # type: ignore[no-untyped-def]
         data = super().clean()
         if data.get("pregnant_or_immunocompromised") and data.get("handles_dressings"):
