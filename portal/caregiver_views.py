@@ -17,6 +17,7 @@ from portal.forms import InvitationAnswerForm
 from portal.http import AuthenticatedHttpRequest
 from portal.models import CaregiverLink, Patient
 from portal.queries import access_caregiver_link
+from portal.views import audit_staff_read
 
 
 @login_required
@@ -67,6 +68,7 @@ def caregiver_revoke(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
     """Ending a link: a page that says what happens, and only its button ends it."""
     link = access_caregiver_link(request.user, code)
     is_caregiver = link.caregiver_id == request.user.pk
+    audit_staff_read(request, link.patient, "caregiver.viewed", link.code)
     if request.method == "POST" and link.status != CaregiverLink.Status.REVOKED:
         if request.POST.get("confirm") != "yes":
             messages.error(request, _("Nothing was changed. Use the button on this page to end the link."))

@@ -2,7 +2,7 @@
 patient, the invitee accepts or declines, a caregiver of several patients switches between
 them, and ending a link asks first, takes effect at once and is audited."""
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -258,10 +258,15 @@ def test_the_revoked_caregiver_loses_every_page_api_result_reminder_and_calendar
     patient, caregiver, make_visit, clinician
 ):
     from portal import assignments
-    from portal.reminders import replan_patient
+    from portal.reminders import replan_patient, send_due_reminders
 
-    make_visit(patient, timezone.localdate() + timedelta(days=3), time(10, 0))
+    visit_day = timezone.localdate() + timedelta(days=2)
+    make_visit(patient, visit_day, time(10, 0))
     replan_patient(patient)
+    # The visit day's reminders go out (the worker's clock two days on); later ones stay pending.
+    send_due_reminders(now=datetime.combine(visit_day, time(12, 0), tzinfo=UTC))
+    sent = Reminder.objects.filter(recipient=caregiver, status=Reminder.Status.SENT).first()
+    assert sent is not None
     assignments.assign_modules(patient=patient, by=clinician, slugs=["for-caregivers"])
     link = CaregiverLink.objects.get(caregiver=caregiver)
     pending = Reminder.objects.filter(recipient=caregiver, status=Reminder.Status.PENDING)
@@ -270,6 +275,8 @@ def test_the_revoked_caregiver_loses_every_page_api_result_reminder_and_calendar
     client = signed_in(caregiver)
     assert b"BEGIN:VEVENT" in client.get(f"/calendar/{feed.token}.ics").content
     assert client.get(reverse("api-offline")).json()["modules"]
+    assert client.get(reverse("reminder-detail", args=[sent.code])).status_code == 200
+    assert str(sent.code) in client.get(reverse("reminder-list")).text
 
     signed_in(patient.user).post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
 
@@ -281,6 +288,11 @@ def test_the_revoked_caregiver_loses_every_page_api_result_reminder_and_calendar
     assert client.get(reverse("api-offline")).json()["phones"] == []
     assert b"BEGIN:VEVENT" not in client.get(f"/calendar/{feed.token}.ics").content
     assert client.post(reverse("caregiver-switch"), {"patient": str(patient.code)}).status_code == 404
+    # Reminders already delivered to them are gone too, in the app and through the API.
+    assert client.get(reverse("reminder-detail", args=[sent.code])).status_code == 404
+    assert client.post(reverse("api-reminder-read", args=[sent.code])).status_code == 404
+    assert str(sent.code) not in client.get(reverse("api-reminder-list")).text
+    assert str(sent.code) not in client.get(reverse("reminder-list")).text
 
 
 # --- Several patients -------------------------------------------------------------------
