@@ -113,7 +113,7 @@ def test_the_pregnant_caregiver_never_sees_the_dressing_change_steps(
 
 
 def test_offline_the_restricted_caregiver_gets_their_safe_copy_never_the_public_one(
-    live_server: LiveServer, phone_page: Page, pregnant: User
+    live_server: LiveServer, phone_page: Page, pregnant: User, patient: Patient
 ) -> None:
     page = phone_page
     sign_in(page, live_server.url, pregnant)
@@ -144,6 +144,17 @@ def test_offline_the_restricted_caregiver_gets_their_safe_copy_never_the_public_
     go_offline(page)
     page.goto(live_server.url + "/en/guide/household-safety/")
     assert "Handle dressings safely" not in page.locator("body").inner_text()
+    page.context.set_offline(False)
+
+    # Someone else signs in on this phone (the patient): the safe copies go, and they get the
+    # whole page offline.
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, patient.user)
+    page.goto(url)
+    wait_until(page, "caches.has('hcc-safe-v1').then(has => !has)")
+    go_offline(page)
+    page.goto(url)
+    assert "Put on clean gloves." in page.content()
     page.context.set_offline(False)
 
 
