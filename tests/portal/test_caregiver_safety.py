@@ -221,3 +221,28 @@ def test_becoming_restricted_re_plans_and_old_dressing_checks_read_as_the_safety
     assert "Check the dressings today" not in client.get(reverse("reminder-list")).text
     response = client.post(reverse("reminder-dressing-report", args=[reminder.code]), {"kind": "dry"})
     assert response.status_code == 404
+
+
+def test_the_banner_and_the_invitation_read_at_grade_6_or_below(patient, pregnant):
+    from django.template.loader import render_to_string
+
+    from education.readability import reading_grade
+
+    banner = render_to_string(
+        "portal/includes/caregiver_safety.html",
+        {"caregiver_safety": caregivers.safety_banner(pregnant, patient)},
+    )
+    banner = banner.split("<details", 1)[0]  # the source titles are references, not patient text
+    assert 0 < reading_grade(banner) <= 6
+    link = CaregiverLink.objects.get(caregiver=pregnant)
+    what = render_to_string("portal/caregivers/_what_you_see.html", {"link": link})
+    assert 0 < reading_grade(what) <= 6
+
+
+def test_the_banner_cites_the_facts_behind_it(patient, pregnant):
+    # tvec-facts.md: who must not handle dressings R20, R21, R22, R3; accidental exposure R3,
+    # R20; herpes signs R16.
+    banner = caregivers.safety_banner(pregnant, patient)
+    assert banner is not None
+    assert [source.id for source in banner.sources] == ["R3", "R16", "R20", "R21", "R22"]
+    assert caregivers.safety_banner(patient.user, patient) is None
