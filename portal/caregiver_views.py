@@ -108,7 +108,7 @@ def invitation_answer(request: AuthenticatedHttpRequest, code: UUID) -> HttpResp
     invitation = caregivers.access_invitation(request.user, code)
     link = invitation.caregiver_link
     assert link is not None
-    form = InvitationAnswerForm(request.POST or None, link=link)
+    form = InvitationAnswerForm(request.POST if request.method == "POST" else None, link=link)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["answer"] == "decline":
             caregivers.decline_invitation(invitation=invitation, by=request.user, request=request)

@@ -242,7 +242,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponseBase:
     except services.InvitationError as error:
         return render(request, "portal/invitation.html", {"error": str(error)}, status=400)
     link = found.caregiver_link
-    form = InvitationAnswerForm(request.POST or None, link=link) if link else None
+    form = (
+        InvitationAnswerForm(request.POST if request.method == "POST" else None, link=link) if link else None
+    )
     if request.method == "POST" and (form is None or form.is_valid()):
         answer = form.cleaned_data if form else {"answer": "accept", "pregnant_or_immunocompromised": False}
         try:

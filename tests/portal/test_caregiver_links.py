@@ -328,3 +328,15 @@ def test_the_switcher_lists_only_active_links(rf, caregiver, patient, other_pati
     services.revoke_caregiver(link=link, by=other_patient.user)
     assert caregivers.current_patient(request) == patient
     assert caregivers.switcher(request) is None  # one patient left: no switcher
+
+
+def test_an_empty_answer_is_refused_in_words(patient, make_user):
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="kim@example.test")
+    invitation = Invitation.objects.get(caregiver_link=link)
+    response = signed_in(make_user("kim@example.test")).post(
+        reverse("caregiver-invitation", args=[invitation.code])
+    )
+    assert response.status_code == 200
+    assert "Choose yes or no." in response.text
+    link.refresh_from_db()
+    assert link.status == CaregiverLink.Status.INVITED
