@@ -168,6 +168,12 @@ def switcher(request: HttpRequest) -> Switcher | None:
     return Switcher(current=current, choices=patients)
 
 
+def care_context(request: HttpRequest, patient: Patient) -> dict[str, object]:
+    """For any page about ``patient``'s care: the context of the two includes
+    (portal/includes/caregiver_safety.html and portal/includes/patient_switcher.html)."""
+    return {"caregiver_safety": safety_banner(request.user, patient), "switcher": switcher(request)}
+
+
 # --- Links waiting for an answer ------------------------------------------------------
 
 

@@ -159,8 +159,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "guides": patient_guides(request, patient, staff=staff),
             # The patient's and caregivers' symptom checks, for the clinic (this read is audited above).
             "symptom_checks": recent_symptom_checks(patient) if staff else [],
-            "caregiver_safety": None if can_manage else caregivers.safety_banner(request.user, patient),
-            "switcher": None if can_manage else caregivers.switcher(request),
+            **({} if can_manage else caregivers.care_context(request, patient)),
         },
     )
 

@@ -246,3 +246,17 @@ def test_the_banner_cites_the_facts_behind_it(patient, pregnant):
     assert banner is not None
     assert [source.id for source in banner.sources] == ["R3", "R16", "R20", "R21", "R22"]
     assert caregivers.safety_banner(patient.user, patient) is None
+
+
+def test_the_care_context_gives_both_includes_what_they_need(
+    rf, patient, pregnant, other_patient, link_caregiver
+):
+    link_caregiver(other_patient, pregnant.email, handles_dressings=False, pregnant_or_immunocompromised=True)
+    request = rf.get("/")
+    request.user = pregnant
+    request.session = {}
+    context = caregivers.care_context(request, patient)
+    assert context["caregiver_safety"].patient_name == patient.name
+    assert {p.pk for p in context["switcher"].choices} == {patient.pk, other_patient.pk}
+    request.user = patient.user
+    assert caregivers.care_context(request, patient) == {"caregiver_safety": None, "switcher": None}
