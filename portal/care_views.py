@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from education import review, teachback
 from education.catalog import PHONES_PLACEHOLDER, SLUG, SOURCE_LANGUAGE, load_catalog
 from education.views import _emergency_context, _phones_context, _reader_body
-from portal import care
+from portal import care, caregivers
 from portal.assignments import record_progress
 from portal.http import AuthenticatedHttpRequest
 from portal.models import AssignmentProgress, DressingLogEntry, InjectionVisit, Patient
@@ -147,6 +147,9 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
     if held_back:
         # The clinic shows only translations a clinician has checked (as the guide does).
         document, fell_back = module.documents[SOURCE_LANGUAGE], True
+    document = caregivers.document_for(
+        module, document, user=request.user, patient=patient
+    )  # no steps if unsafe
     progress = record_progress(
         assignment=found, reader=request.user, state="opened", language=document.language
     )

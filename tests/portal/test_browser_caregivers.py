@@ -61,7 +61,13 @@ def pregnant(patient, link_caregiver) -> User:
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_the_pregnant_caregiver_never_sees_the_dressing_change_steps(
-    live_server: LiveServer, phone_page: Page, patient: Patient, pregnant: User, make_visit, language: str
+    live_server: LiveServer,
+    phone_page: Page,
+    patient: Patient,
+    pregnant: User,
+    make_visit,
+    clinician,
+    language: str,
 ) -> None:
     page = phone_page
     speak(pregnant, language)
@@ -89,6 +95,20 @@ def test_the_pregnant_caregiver_never_sees_the_dressing_change_steps(
                 in page.locator(".safety-banner").inner_text()
             )
         clean(page)
+
+    # The module reader of the care pages (/care/), with the module the care team assigned.
+    from portal import assignments
+    from portal.models import Assignment
+
+    assignments.assign_modules(patient=patient, by=clinician, slugs=["for-caregivers"])
+    found = Assignment.objects.get(patient=patient, module_slug="for-caregivers")
+    page.goto(f"{live_server.url}/care/{patient.code}/read/{found.code}/")
+    assert page.locator(".safety-banner").is_visible()
+    assert page.locator("#change-a-dressing").count() == 0
+    assert (
+        heading("for-caregivers", language, "change-a-dressing") not in page.locator("h2").all_inner_texts()
+    )
+    clean(page)
 
     # The patient's page, as the caregiver sees it: the banner names the patient.
     page.goto(f"{live_server.url}/patients/{patient.code}/")

@@ -260,3 +260,33 @@ def test_the_care_context_gives_both_includes_what_they_need(
     assert {p.pk for p in context["switcher"].choices} == {patient.pk, other_patient.pk}
     request.user = patient.user
     assert caregivers.care_context(request, patient) == {"caregiver_safety": None, "switcher": None}
+
+
+# --- The care pages (/care/): the module reader and the banner ---------------------------------
+
+
+@pytest.mark.parametrize("slug", ["for-caregivers", "dressing-care"])
+def test_the_module_reader_leaves_the_steps_out_for_the_restricted_caregiver(
+    slug, patient, pregnant, caregiver, clinician
+):
+    from portal import assignments
+    from portal.models import Assignment
+
+    assignments.assign_modules(patient=patient, by=clinician, slugs=[slug])
+    found = Assignment.objects.get(patient=patient, module_slug=slug)
+    url = reverse("care-read", args=[patient.code, found.code])
+    page = signed_in(pregnant).get(url).text
+    for section_id in load_catalog().get(slug).handler_only:
+        assert f'id="{section_id}"' not in page
+    assert "Put on clean gloves." not in page
+    assert BANNER in page
+    # A caregiver who helps with dressings reads the whole module, without the banner.
+    whole = signed_in(caregiver).get(url).text
+    assert "Put on clean gloves." in whole and BANNER not in whole
+
+
+def test_every_care_page_shows_the_banner_to_the_restricted_caregiver_only(patient, pregnant):
+    for name in ("care-today", "care-plan"):
+        url = reverse(name, args=[patient.code])
+        assert f"Do not touch the dressings of {patient.name}" in signed_in(pregnant).get(url).text
+        assert 'class="safety-banner"' not in signed_in(patient.user).get(url).text
