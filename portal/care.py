@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from education import teachback
 from portal import services
+from portal.caregivers import may_handle_dressings
 from portal.models import (
     Assignment,
     AssignmentProgress,
@@ -72,17 +73,6 @@ def caregiver_link(user: AnyUser, patient: Patient) -> CaregiverLink | None:
     if not user.is_authenticated or patient.user_id == user.pk:
         return None
     return patient.caregiver_links.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).first()
-
-
-def may_handle_dressings(user: AnyUser, patient: Patient, link: CaregiverLink | None = None) -> bool:
-    """The patient, or a caregiver who helps with dressings and is not pregnant or
-    immunocompromised (tvec-facts §2: they must not touch the sites or the dressings)."""
-    if not user.is_authenticated:
-        return False
-    if patient.user_id == user.pk:
-        return True
-    link = link or caregiver_link(user, patient)
-    return bool(link and link.handles_dressings and not link.pregnant_or_immunocompromised)
 
 
 # --- The day of the dressing period -----------------------------------------------------

@@ -51,7 +51,11 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("clinic-home")
     if len(patients) == 1:
         return today_page(request, patients[0])
-    return render(request, "portal/care/choose.html", {"patients": patients})
+    return render(
+        request,
+        "portal/care/choose.html",
+        {"patients": patients, "invitations": caregivers.list_invitations_for(request.user).exists()},
+    )
 
 
 @login_required
@@ -65,7 +69,7 @@ def today_page(request: AuthenticatedHttpRequest, patient: Patient) -> HttpRespo
     link = care.caregiver_link(user, patient)
     is_self = patient.user_id == user.pk
     day = care.care_day(patient)
-    handles = care.may_handle_dressings(user, patient, link)
+    handles = care.may_handle_dressings(user, patient)
     tasks = list(care.TODAY_TASKS) + ([Kind.DRY] if day.asks_dry else [])
     visit = care.next_visit(patient, day.today)
     reading = care.list_reading_for(user, patient)
@@ -83,6 +87,8 @@ def today_page(request: AuthenticatedHttpRequest, patient: Patient) -> HttpRespo
         "new_reading": [assignment_title(a) for a, progress in reading if progress is None],
         "several": care.list_care_patients_for(user).count() > 1,
         "loose_sources": references(["R16", "R18", "R20"]),
+        # Someone already caring for one person may be asked to help another.
+        "invitations": caregivers.list_invitations_for(user).exists(),
         **phones(patient),
     }
     return render(request, "portal/care/today.html", context)

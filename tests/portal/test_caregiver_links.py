@@ -340,3 +340,17 @@ def test_an_empty_answer_is_refused_in_words(patient, make_user):
     assert "Choose yes or no." in response.text
     link.refresh_from_db()
     assert link.status == CaregiverLink.Status.INVITED
+
+
+def test_a_caregiver_of_one_patient_sees_a_new_invitation_on_todays_care(patient, other_patient, caregiver):
+    """Caregivers land on /care/: an invitation from a second patient must be visible there."""
+    client = signed_in(caregiver)
+    notice = "You have an invitation to answer."
+    assert notice not in client.get(reverse("care-home")).text
+    services.invite_caregiver(patient=other_patient, by=other_patient.user, email="caregiver@example.test")
+    page = client.get(reverse("care-home")).text
+    assert notice in page
+    assert f'href="{reverse("caregivers")}"' in page
+    invitation = Invitation.objects.get(caregiver_link__patient=other_patient)
+    client.post(reverse("caregiver-invitation", args=[invitation.code]), {"answer": "decline"})
+    assert notice not in client.get(reverse("care-home")).text
