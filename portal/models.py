@@ -578,6 +578,37 @@ class ClinicReminderSettings(models.Model):
         return f"Reminder settings of {self.clinic}"
 
 
+class ClinicReplan(models.Model):
+    """A clinic-wide re-planning under way (the clinic's reminder settings or time zone changed).
+
+    The worker re-plans the clinic's patients in batches, in id order, each batch in its own short
+    transaction, and moves ``after_patient`` on in that same transaction: a worker that dies
+    mid-way leaves the rest to the next pass, and no patient is re-planned twice for one change.
+    A second change while one runs starts again from the first patient (``generation`` goes up,
+    and a batch of the older generation that commits later is rolled back)."""
+
+    clinic = models.OneToOneField(Clinic, models.CASCADE, related_name="replan")
+    generation = models.PositiveIntegerField(default=1)
+    requested_at = models.DateTimeField()
+    # Patients with a larger id are still to do.
+    after_patient = models.BigIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    # The clinic's patients when the change was made (for the settings page).
+    total = models.PositiveIntegerField(default=0)
+    # A lease, like a reminder's: the worker working on a batch owns the row until then.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Used by sendreminders to find clinics still being re-planned.
+            models.Index(fields=["requested_at"], condition=Q(finished_at=None), name="clinic_replan_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Re-planning of {self.clinic} ({self.done} of {self.total})"
+
+
 class Reminder(models.Model):
     """One reminder: (recipient, patient, rule, local day), for the visit that owns that day.
     The unit of delivery. Only the worker (portal.reminders.delivery) marks it sent, missed or
@@ -640,6 +671,10 @@ class Reminder(models.Model):
         indexes = [
             # Used by sendreminders to find due rows.
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="reminder_due"),
+            # Used by sendreminders to read back and renew what one claim took.
+            models.Index(
+                fields=["claim_token"], condition=Q(claim_token__isnull=False), name="reminder_claimed"
+            ),
             models.Index(fields=["patient", "due_at"], name="reminder_patient_due"),
         ]
 

@@ -25,6 +25,7 @@ from portal.queries import (
     reminder_log_for,
 )
 from portal.reminders import clinic_rule_settings, reminder_title, render_guidance
+from portal.reminders.clinics import replanning_under_way
 from portal.reminders.planning import Rule
 
 # The reminders whose page asks whether every site is dry (the dressing log's two answers).
@@ -104,6 +105,9 @@ def clinic_reminder_settings(request: AuthenticatedHttpRequest, code: UUID) -> H
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Reminder settings saved. Reminders were planned again."))
+            messages.success(
+                request, _("Reminder settings saved. Every patient's reminders are being planned again.")
+            )
             return redirect("clinic-reminder-settings", clinic.code)
-    return render(request, "portal/clinic_reminder_settings.html", {"form": form, "clinic": clinic})
+    context = {"form": form, "clinic": clinic, "replanning": replanning_under_way(clinic)}
+    return render(request, "portal/clinic_reminder_settings.html", context)

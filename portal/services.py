@@ -43,6 +43,7 @@ from portal.models import (
     visit_date_error,
 )
 from portal.reminders import replan_patient
+from portal.reminders.clinics import request_clinic_replan
 
 INVITATION_SALT = "portal.invitation"
 
@@ -645,7 +646,8 @@ def update_reminder_preferences(*, user: User, **changes: Any) -> User:
 
 @transaction.atomic
 def update_clinic_reminder_settings(*, clinic: Clinic, by: User, **changes: Any) -> ClinicReminderSettings:
-    """Switch rules on or off and change times for a clinic; re-plans all its patients."""
+    """Switch rules on or off and change times for a clinic; the worker then re-plans all its
+    patients."""
     allowed = set(ClinicReminderSettings.EDITABLE_FIELDS)
     if unknown := set(changes) - allowed:
         raise ValueError(f"Not reminder settings: {sorted(unknown)}")
@@ -659,8 +661,8 @@ def update_clinic_reminder_settings(*, clinic: Clinic, by: User, **changes: Any)
         reminder_settings.save()
     else:
         reminder_settings.save(update_fields=[*sorted(changes), "updated_at"])
-    for patient in clinic.patients.all():
-        replan_patient(patient)
+    # The worker re-plans every patient in short batches (portal/reminders/clinics.py).
+    request_clinic_replan(clinic)
     record_audit(actor=by, action="clinic.reminder_settings_changed", clinic=clinic)
     return reminder_settings
 

@@ -259,9 +259,12 @@ REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 300)
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 # First retry after this many seconds, doubling each time.
 REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 60)
-REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 200)
-REMINDER_THREADS = env_int("REMINDER_THREADS", 8)
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500)
+# Emails and pushes in flight at once per worker (a push service answers in ~100 ms).
+REMINDER_THREADS = env_int("REMINDER_THREADS", 32)
 REMINDER_IDLE_SECONDS = env_int("REMINDER_IDLE_SECONDS", 5)
+# Patients re-planned per transaction when a clinic's settings change (portal/reminders/clinics.py).
+REPLAN_BATCH_SIZE = env_int("REPLAN_BATCH_SIZE", 25)
 # Web push (VAPID). Without VAPID_PRIVATE_KEY a key is generated once into var/vapid_private_key.
 VAPID_PRIVATE_KEY = env_secret("VAPID_PRIVATE_KEY")
 VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:care@localhost")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal.emails import send_email
 from portal.models import CaregiverLink, Clinic, Patient, StaffInvitation, StaffMembership, User
-from portal.reminders import replan_patient
+from portal.reminders.clinics import request_clinic_replan
 from portal.services import InvitationError, record_audit, remove_staff_member
 
 SALT = "portal.staff-invitation"
@@ -48,8 +48,7 @@ def update_clinic_settings(
     clinic.full_clean()
     clinic.save(update_fields=sorted(changes))
     if moved:
-        for patient in clinic.patients.filter(discharged_at__isnull=True):
-            replan_patient(patient)
+        request_clinic_replan(clinic)
     record_audit(actor=by, action="clinic.settings_changed", clinic=clinic, request=request)
     return clinic
 

@@ -126,10 +126,13 @@ def email_job(items: list[tuple[int, EmailMultiAlternatives]]) -> Job:
     return run
 
 
-def email_jobs(items: list[tuple[int, EmailMultiAlternatives]]) -> list[Job]:
-    # Enough chunks to keep every thread busy, few enough to reuse connections.
+def email_chunks(
+    items: list[tuple[int, EmailMultiAlternatives]],
+) -> list[list[tuple[int, EmailMultiAlternatives]]]:
+    """Emails in groups for one SMTP connection each: enough groups to keep every thread busy,
+    few enough to reuse connections."""
     size = max(1, min(EMAIL_CHUNK, -(-len(items) // settings.REMINDER_THREADS)))
-    return [email_job(items[start : start + size]) for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 # --- Web push -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from queue import Empty, SimpleQueue
@@ -32,7 +32,7 @@ from queue import Empty, SimpleQueue
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import Delivery, PushSubscription, Reminder
@@ -42,6 +42,10 @@ from portal.reminders.rows import clinic_rule_settings, max_lateness
 
 logger = logging.getLogger(__name__)
 type Clock = Callable[[], datetime]
+
+
+# How long the slow sends of a batch wait when the pool's queue is full (not an attempt).
+PUT_OFF = timedelta(seconds=2)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -66,57 +70,62 @@ class Prepared:
     """What the batch sends now."""
 
     inbox: list[int] = field(default_factory=list)
-    # Slow sends, each with its reminder: checked once more just before they go out.
-    emails: list[tuple[int, int, EmailMultiAlternatives]] = field(default_factory=list)
-    pushes: list[tuple[int, Job]] = field(default_factory=list)
+    # Email and push: checked once more just before they go out, rendered only then.
+    slow: list[Delivery] = field(default_factory=list)
     deliveries: dict[int, Delivery] = field(default_factory=dict)
     due: dict[int, datetime] = field(default_factory=dict)
+    by_id: dict[int, Reminder] = field(default_factory=dict)
+    subscriptions: dict[str, PushSubscription] = field(default_factory=dict)
+    bodies: dict[int, tuple[texts.TextKey, str]] = field(default_factory=dict)
+    email_templates: dict[tuple[texts.TextKey, bool, str], EmailMultiAlternatives] = field(
+        default_factory=dict
+    )
 
 
-def claim_due(now: datetime, *, limit: int) -> Batch:
+def claim_due(now: datetime, *, limit: int, fresh_only: bool = False) -> Batch:
     """Claim up to ``limit`` due reminders for this worker with a lease.
 
     The claim is a conditional update: only rows that are pending and unclaimed (or whose
     lease expired) are taken, so two workers never hold the same row. On PostgreSQL the
-    candidates are picked with FOR UPDATE SKIP LOCKED, so workers do not queue behind each other."""
+    candidates are picked with FOR UPDATE SKIP LOCKED, so workers do not queue behind each other.
+    On SQLite the transaction takes the write lock first (IMMEDIATE), so claims run one at a
+    time. ``fresh_only``: only reminders not yet tried (no retry, nothing put off)."""
     token = uuid.uuid4()
     unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     due = Reminder.objects.filter(unclaimed, status=Reminder.Status.PENDING, next_attempt_at__lte=now)
+    if fresh_only:
+        due = due.filter(next_attempt_at__lte=F("due_at"))
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    picked = due.order_by("next_attempt_at").values("pk")[:limit]
+    # One statement picks and claims; the conditions are repeated on the outer update, so a row
+    # another worker claimed meanwhile is never taken twice (SQLite has no SKIP LOCKED).
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-        if ids:
-            Reminder.objects.filter(unclaimed, pk__in=ids, status=Reminder.Status.PENDING).update(
-                claim_token=token, claimed_until=lease_end(now)
-            )
+        count = Reminder.objects.filter(unclaimed, pk__in=picked, status=Reminder.Status.PENDING).update(
+            claim_token=token, claimed_until=lease_end(now)
+        )
     claimed = (
         list(
-            Reminder.objects.filter(pk__in=ids, claim_token=token).select_related(
-                "recipient", "patient__clinic", "visit"
-            )
+            Reminder.objects.filter(claim_token=token).select_related("recipient", "patient__clinic", "visit")
         )
-        if ids
+        if count
         else []
     )
     return Batch(token=token, reminders=claimed)
 
 
 def send_due_reminders(*, now: datetime | None = None, limit: int | None = None) -> Counter[str]:
-    """One pass of the worker. Returns counts: claimed reminders; delivered, retry,
-    delivery_failed, delivery_missed and skipped deliveries; reminder_<status> for reminders
-    closed in this pass; error for reminders that could not be prepared."""
+    """One pass of the worker: one batch, every send tried now. Returns counts: claimed
+    reminders; delivered, retry, delivery_failed, delivery_missed and skipped deliveries;
+    reminder_<status> for reminders closed in this pass; error for reminders that could not be
+    prepared. The command keeps a ``Sender`` between passes instead."""
     # Tests pass a frozen ``now``; a real pass stamps each delivery when it happened.
     clock: Clock = (lambda: now) if now is not None else timezone.now
-    started = clock()
-    done: Counter[str] = Counter()
-    batch = claim_due(started, limit=limit or settings.REMINDER_BATCH_SIZE)
-    done["claimed"] = len(batch.reminders)
-    if batch.reminders:
-        prepared = prepare(batch, started, done)
-        done["error"] += len(batch.broken)
-        deliver(batch, prepared, clock, done)
-        finish(batch, clock(), done)
+    sender = Sender(clock=clock)
+    try:
+        done = sender.step(limit=limit)
+    finally:
+        done += sender.close()
     return done
 
 
@@ -172,112 +181,260 @@ def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
             status=Delivery.Status.SKIPPED, error=code
         )
 
-    by_id = {r.pk: r for r in active}
+    prepared.by_id = {r.pk: r for r in active}
+    prepared.subscriptions = subscriptions
     prepared.due = {r.pk: r.due_at for r in active}
     slow = [d for d in due_now if d.channel != INBOX]
-    bodies = render_batch([by_id[pk] for pk in {d.reminder_id for d in slow}], batch)
+    render_texts([prepared.by_id[pk] for pk in {d.reminder_id for d in slow}], batch, prepared)
     for delivery in due_now:
-        reminder = by_id[delivery.reminder_id]
-        if reminder.pk in batch.broken:
+        if delivery.reminder_id in batch.broken:
             continue
         prepared.deliveries[delivery.pk] = delivery
         if delivery.channel == INBOX:
             prepared.inbox.append(delivery.pk)
-            continue
-        rendered, template = bodies[reminder.pk]
-        if delivery.channel == EMAIL:
-            message = channels.email_for(template, reminder, rendered.url)
-            prepared.emails.append((reminder.pk, delivery.pk, message))
         else:
-            payload = channels.push_payload(reminder, rendered)
-            job = channels.push_job(delivery.pk, subscriptions[delivery.device], payload)
-            prepared.pushes.append((reminder.pk, job))
+            prepared.slow.append(delivery)
     return prepared
 
 
-def render_batch(
-    reminders: list[Reminder], batch: Batch
-) -> dict[int, tuple[texts.Rendered, EmailMultiAlternatives]]:
-    """Each reminder's title, preview, body and email, rendering each distinct text once. A
-    reminder whose text cannot be rendered is left out and keeps its claim, so it is retried
-    (and missed once too late); the others go on."""
+def render_texts(reminders: list[Reminder], batch: Batch, prepared: Prepared) -> None:
+    """Each reminder's clinical text, rendering each distinct text once. A reminder whose text
+    cannot be rendered is left out and keeps its claim, so it is retried (and missed once too
+    late); the others go on."""
     dressing_days: dict[int, int] = {}
     bodies: dict[texts.TextKey, str | None] = {}
-    emails: dict[tuple[texts.TextKey, bool, str], EmailMultiAlternatives] = {}
-    found: dict[int, tuple[texts.Rendered, EmailMultiAlternatives]] = {}
     for reminder in reminders:
         patient = reminder.patient
         if patient.clinic_id not in dressing_days:
             dressing_days[patient.clinic_id] = clinic_rule_settings(patient).dressing_days
-        language = reminder.recipient.language
         try:
-            key = texts.text_key(reminder, dressing_days[patient.clinic_id], language)
+            key = texts.text_key(reminder, dressing_days[patient.clinic_id], reminder.recipient.language)
             if key not in bodies:
                 bodies[key] = None  # stays None if rendering fails
                 bodies[key] = texts.render_text(key)
             body = bodies[key]
             if body is None:
                 raise LookupError("this text failed earlier in the batch")
-            rendered = texts.rendered(reminder, body, language)
-            email_key = (key, patient.discreet, rendered.title)
-            if email_key not in emails:
-                emails[email_key] = channels.email_template(patient, rendered, language)
         except Exception as error:
             # The type only: messages may hold text.
             logger.error("Reminder %s could not be prepared: %s", reminder.pk, type(error).__name__)
             batch.broken.add(reminder.pk)
             continue
-        found[reminder.pk] = (rendered, emails[email_key])
-    return found
+        prepared.bodies[reminder.pk] = (key, body)
 
 
-def deliver(batch: Batch, prepared: Prepared, clock: Clock, done: Counter[str]) -> None:
-    """Mark the inbox copies sent and run the slow sends, recording outcomes as they arrive."""
-    wanted = Q(
+def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[int], Job]]:
+    """The email and push jobs for these deliveries (their texts are rendered), each with the
+    deliveries it reports on. Each email is rendered once per distinct text and copied per
+    reminder."""
+    emails: list[tuple[int, EmailMultiAlternatives]] = []
+    pushes: list[tuple[list[int], Job]] = []
+    rendered: dict[int, texts.Rendered] = {}
+    for delivery in deliveries:
+        reminder = prepared.by_id[delivery.reminder_id]
+        key, body = prepared.bodies[reminder.pk]
+        language = reminder.recipient.language
+        if reminder.pk not in rendered:
+            rendered[reminder.pk] = texts.rendered(reminder, body, language)
+        words = rendered[reminder.pk]
+        if delivery.channel == EMAIL:
+            email_key = (key, reminder.patient.discreet, words.title)
+            if email_key not in prepared.email_templates:
+                prepared.email_templates[email_key] = channels.email_template(
+                    reminder.patient, words, language
+                )
+            message = channels.email_for(prepared.email_templates[email_key], reminder, words.url)
+            emails.append((delivery.pk, message))
+        else:
+            payload = channels.push_payload(reminder, words)
+            pushes.append(
+                (
+                    [delivery.pk],
+                    channels.push_job(delivery.pk, prepared.subscriptions[delivery.device], payload),
+                )
+            )
+    found = [([d for d, _m in chunk], channels.email_job(chunk)) for chunk in channels.email_chunks(emails)]
+    return found + pushes
+
+
+def deliver(batch: Batch, prepared: Prepared, clock: Clock, done: Counter[str]) -> list[Delivery]:
+    """Mark the inbox copies sent, and return the slow deliveries that may still go out (of
+    reminders this worker holds and nobody withdrew: checked just before they go to the pool).
+    The inbox never waits for the slow channels."""
+    deliver_inbox(batch, prepared, clock, done)
+    if not prepared.slow:
+        return []
+    ours = set(
+        Reminder.objects.filter(
+            pk__in={d.reminder_id for d in prepared.slow},
+            claim_token=batch.token,
+            status=Reminder.Status.PENDING,
+            withdrawn_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    return [d for d in prepared.slow if d.reminder_id in ours]
+
+
+def deliver_inbox(batch: Batch, prepared: Prepared, clock: Clock, done: Counter[str]) -> None:
+    """One statement checks and delivers: a reminder cancelled a moment ago is not delivered."""
+    if prepared.inbox:
+        done["delivered"] += Delivery.objects.filter(
+            still_wanted(batch), pk__in=prepared.inbox, status=Delivery.Status.PENDING
+        ).update(status=Delivery.Status.SENT, sent_at=clock(), attempts=F("attempts") + 1, error="")
+
+
+def still_wanted(batch: Batch) -> Q:
+    return Q(
         reminder__claim_token=batch.token,
         reminder__status=Reminder.Status.PENDING,
         reminder__withdrawn_at__isnull=True,
     )
-    if prepared.inbox:
-        # One statement checks and delivers: a reminder cancelled a moment ago is not delivered.
-        done["delivered"] += Delivery.objects.filter(
-            wanted, pk__in=prepared.inbox, status=Delivery.Status.PENDING
-        ).update(status=Delivery.Status.SENT, sent_at=clock(), attempts=F("attempts") + 1, error="")
-    slow = {pk for pk, _d, _m in prepared.emails} | {pk for pk, _job in prepared.pushes}
-    if not slow:
-        return
-    ours = set(
-        Reminder.objects.filter(
-            pk__in=slow, claim_token=batch.token, status=Reminder.Status.PENDING, withdrawn_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-    jobs = channels.email_jobs([(d, message) for pk, d, message in prepared.emails if pk in ours])
-    jobs += [job for pk, job in prepared.pushes if pk in ours]
-    if not jobs:
-        return
-    renew_every = settings.REMINDER_LEASE_SECONDS / 3
-    renewed = time.monotonic()
-    arrived: SimpleQueue[tuple[int, Outcome]] = SimpleQueue()
-    with ThreadPoolExecutor(max_workers=settings.REMINDER_THREADS) as pool:
-        futures = [pool.submit(job, arrived.put) for job in jobs]
-        while True:
-            finished = all(future.done() for future in futures)
-            # Each outcome is written as soon as it is known (together with any that arrived
-            # meanwhile), so a worker killed mid-batch repeats at most the sends in flight.
-            outcomes = drain(arrived, wait_for=None if finished else renew_every)
-            if outcomes:
-                record(outcomes, prepared, clock(), done)
-            if time.monotonic() - renewed >= renew_every:
-                # A long batch keeps its claims, even while one send hangs: no second worker
-                # takes them over.
-                renewed = time.monotonic()
-                Reminder.objects.filter(
-                    pk__in=[r.pk for r in batch.reminders], claim_token=batch.token
-                ).update(claimed_until=lease_end(clock()))
-            if finished and arrived.empty():
-                break
-        for future in futures:
-            future.result()  # a job that crashed is a bug: let it show
+
+
+@dataclass
+class InFlight:
+    """A batch whose slow sends are still running; finished when the last outcome is in."""
+
+    batch: Batch
+    prepared: Prepared
+    waiting: set[int]
+
+
+class Sender:
+    """The worker's pass, as a pipeline: claim a batch, deliver its inbox copies at once, hand
+    its emails and pushes to a bounded thread pool, and go on claiming while they run. Outcomes
+    come back through a queue and are written by this (the worker's own) thread, which alone
+    touches the database; a batch is finished when its last outcome is in.
+
+    The pool is bounded (``threads``), and so is the queue in front of it (``capacity`` sends):
+    when it is full, the slow sends of a new batch are put off for a moment (a retry that is not
+    an attempt), so a slow push service never holds back the inbox copies of other reminders."""
+
+    def __init__(
+        self, *, clock: Clock | None = None, threads: int | None = None, capacity: int | None = None
+    ):
+        # timezone.now looked up at each call (tests fix the clock by replacing it).
+        self.clock: Clock = clock or (lambda: timezone.now())
+        self.threads = threads or settings.REMINDER_THREADS
+        # None: no bound (one pass, as tests and --once run it: everything is tried now).
+        self.capacity = capacity
+        self.pool: ThreadPoolExecutor | None = None
+        self.arrived: SimpleQueue[tuple[int, Outcome]] = SimpleQueue()
+        self.flights: dict[uuid.UUID, InFlight] = {}
+        self.owner: dict[int, uuid.UUID] = {}
+        self.futures: list[Future[None]] = []
+        self.renewed = time.monotonic()
+
+    def room(self) -> int | None:
+        return None if self.capacity is None else max(0, self.capacity - len(self.owner))
+
+    def step(self, *, limit: int | None = None) -> Counter[str]:
+        """Take in what arrived, claim and start one batch, renew leases. Returns counts as
+        ``send_due_reminders`` does."""
+        done: Counter[str] = Counter()
+        self.collect(done)
+        limit = limit or settings.REMINDER_BATCH_SIZE
+        now = self.clock()
+        room = self.room()
+        if room is None or room >= limit:
+            batch = claim_due(now, limit=limit)
+        else:
+            # Full: only reminders not tried yet, for their inbox copies; their slow sends wait.
+            batch = claim_due(now, limit=limit, fresh_only=True)
+            if not batch.reminders and room:
+                batch = claim_due(now, limit=room)
+        done["claimed"] += len(batch.reminders)
+        if batch.reminders:
+            # A full batch means more are waiting: their inbox copies come first, and the slow
+            # sends (which cost this process's time too) wait until the wave is through.
+            self.start(batch, now, done, hold=room is not None and len(batch.reminders) == limit)
+        elif self.flights:
+            # Nothing to claim: wait a little for outcomes instead of spinning.
+            self.collect(done, wait=0.2)
+        self.renew()
+        return done
+
+    def start(self, batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> None:
+        # prepare and deliver are looked up at call time: tests wrap them.
+        prepared = prepare(batch, now, done)
+        done["error"] += len(batch.broken)
+        slow = deliver(batch, prepared, self.clock, done)
+        room = 0 if hold else self.room()
+        if room is not None and len(slow) > room:
+            slow, later = slow[:room], slow[room:]
+            Delivery.objects.filter(pk__in=[d.pk for d in later], status=Delivery.Status.PENDING).update(
+                next_attempt_at=now + PUT_OFF
+            )
+            done["put_off"] += len(later)
+        sends = jobs_for(prepared, slow)
+        if not sends:
+            finish(batch, self.clock(), done)
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="send")
+        flight = InFlight(batch, prepared, set())
+        for ids, job in sends:
+            flight.waiting.update(ids)
+            for d in ids:
+                self.owner[d] = batch.token
+            self.futures.append(self.pool.submit(job, self.arrived.put))
+        self.flights[batch.token] = flight
+
+    def collect(self, done: Counter[str], *, wait: float | None = None) -> None:
+        """Write the outcomes that arrived (waiting up to ``wait`` seconds for the first), and
+        finish the batches that have all of theirs."""
+        outcomes = drain(self.arrived, wait_for=wait)
+        if not outcomes:
+            self.reap()
+            return
+        by_flight: defaultdict[uuid.UUID, list[tuple[int, Outcome]]] = defaultdict(list)
+        for delivery_id, outcome in outcomes:
+            by_flight[self.owner.pop(delivery_id)].append((delivery_id, outcome))
+        for token, group in by_flight.items():
+            flight = self.flights[token]
+            record(group, flight.prepared, self.clock(), done)
+            flight.waiting.difference_update(d for d, _o in group)
+            if not flight.waiting:
+                del self.flights[token]
+                finish(flight.batch, self.clock(), done)
+        self.reap()
+
+    def reap(self) -> None:
+        still = []
+        for future in self.futures:
+            if future.done():
+                future.result()  # a job that crashed is a bug: let it show
+            else:
+                still.append(future)
+        self.futures = still
+
+    def renew(self, *, force: bool = False) -> None:
+        """Keep the claims of batches still sending, even while one send hangs: no second worker
+        takes them over."""
+        renew_every = settings.REMINDER_LEASE_SECONDS / 3
+        if not self.flights or (not force and time.monotonic() - self.renewed < renew_every):
+            return
+        self.renewed = time.monotonic()
+        Reminder.objects.filter(claim_token__in=list(self.flights)).update(
+            claimed_until=lease_end(self.clock())
+        )
+
+    def drain(self) -> Counter[str]:
+        """Wait for every send in flight and finish its batch (before a clean stop)."""
+        done: Counter[str] = Counter()
+        wait = min(1.0, settings.REMINDER_LEASE_SECONDS / 3)
+        while self.flights:
+            self.collect(done, wait=wait)
+            self.renew()
+        return done
+
+    def close(self) -> Counter[str]:
+        try:
+            return self.drain()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+                self.pool = None
 
 
 def drain(
@@ -297,8 +454,10 @@ def drain(
 def record(
     outcomes: list[tuple[int, Outcome]], prepared: Prepared, now: datetime, done: Counter[str]
 ) -> None:
-    """Write a group of outcomes with one update; retries wait longer each time, and a retry
-    that would come after the reminder's lateness window is missed now instead."""
+    """Write a group of outcomes: the sent ones with one update, the others (rare) row by row
+    in one bulk update; retries wait longer each time, and a retry that would come after the
+    reminder's lateness window is missed now instead."""
+    sent: list[int] = []
     changed: list[Delivery] = []
     dropped: list[str] = []
     deadline = max_lateness()
@@ -306,26 +465,31 @@ def record(
         delivery = prepared.deliveries[delivery_id]
         delivery.attempts += 1
         if outcome.ok:
-            delivery.status, delivery.sent_at, delivery.error = Delivery.Status.SENT, now, ""
+            sent.append(delivery_id)
             done["delivered"] += 1
+            continue
+        retry_at = now + backoff(delivery.attempts)
+        delivery.error = outcome.error
+        if outcome.final or delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            delivery.status = Delivery.Status.FAILED
+            done["delivery_failed"] += 1
+        elif retry_at - prepared.due[delivery.reminder_id] > deadline:
+            delivery.status = Delivery.Status.MISSED
+            done["delivery_missed"] += 1
         else:
-            retry_at = now + backoff(delivery.attempts)
-            delivery.error = outcome.error
-            if outcome.final or delivery.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-                delivery.status = Delivery.Status.FAILED
-                done["delivery_failed"] += 1
-            elif retry_at - prepared.due[delivery.reminder_id] > deadline:
-                delivery.status = Delivery.Status.MISSED
-                done["delivery_missed"] += 1
-            else:
-                delivery.next_attempt_at = retry_at
-                done["retry"] += 1
-            if outcome.drop_device and delivery.device:
-                dropped.append(delivery.device)
-            # Row ids and error codes only: no names, no texts (README, "Patient data").
-            logger.warning("Delivery %s (%s) failed: %s", delivery.pk, delivery.channel, outcome.error)
+            delivery.next_attempt_at = retry_at
+            done["retry"] += 1
+        if outcome.drop_device and delivery.device:
+            dropped.append(delivery.device)
+        # Row ids and error codes only: no names, no texts (README, "Patient data").
+        logger.warning("Delivery %s (%s) failed: %s", delivery.pk, delivery.channel, outcome.error)
         changed.append(delivery)
-    Delivery.objects.bulk_update(changed, ["attempts", "status", "sent_at", "error", "next_attempt_at"])
+    if sent:
+        Delivery.objects.filter(pk__in=sent).update(
+            status=Delivery.Status.SENT, sent_at=now, attempts=F("attempts") + 1, error=""
+        )
+    if changed:
+        Delivery.objects.bulk_update(changed, ["attempts", "status", "error", "next_attempt_at"])
     if dropped:
         PushSubscription.objects.filter(code__in=dropped).delete()
 
@@ -373,11 +537,9 @@ def finish(batch: Batch, now: datetime, done: Counter[str]) -> None:
         done[f"reminder_{status}"] += mine.filter(pk__in=pks).update(
             status=status, finished_at=now, claim_token=None, claimed_until=None
         )
-    if retry_at:
-        mine.filter(pk__in=list(retry_at)).update(
-            next_attempt_at=Case(
-                *[When(pk=pk, then=Value(at)) for pk, at in retry_at.items()], output_field=DateTimeField()
-            ),
-            claim_token=None,
-            claimed_until=None,
-        )
+    # Released until their next try; retries of one batch share a few times, so one update each.
+    by_time: defaultdict[datetime, list[int]] = defaultdict(list)
+    for pk, at in retry_at.items():
+        by_time[at].append(pk)
+    for at, pks in by_time.items():
+        mine.filter(pk__in=pks).update(next_attempt_at=at, claim_token=None, claimed_until=None)

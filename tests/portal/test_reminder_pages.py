@@ -9,6 +9,7 @@ from django.urls import reverse
 from portal import services
 from portal.models import AuditEvent, CalendarFeed, ClinicReminderSettings, Delivery, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from portal.reminders.clinics import replan_clinics
 from portal.reminders.planning import Audience, Rule
 from portal.reminders.texts import render_reminder
 from tests.helpers import log_in
@@ -305,6 +306,7 @@ def test_clinic_admin_switches_a_rule_off_and_reminders_are_replanned(
         },
     )
     assert response.status_code == 302
+    replan_clinics()  # the worker's part (tests/portal/test_clinic_replan.py)
     pending = Reminder.objects.filter(patient=patient, status=Reminder.Status.PENDING)
     assert not pending.filter(rule="symptom_watch").exists()
     assert pending.filter(rule="dressing_check").count() == 8

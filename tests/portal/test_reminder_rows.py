@@ -9,6 +9,7 @@ from django.utils import timezone
 from portal import services
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Reminder
 from portal.reminders import replan_patient, send_due_reminders
+from portal.reminders.clinics import replan_clinics
 from tests.helpers import log_in
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -213,6 +214,7 @@ def test_clinic_settings_switch_rules_and_lengthen_the_dressing_period(
         dressing_days=10,
         visit_reminder_time=time(17, 0),
     )
+    replan_clinics()  # the worker's part (tests/portal/test_clinic_replan.py)
     pending = rows(patient, status=Reminder.Status.PENDING)
     assert not pending.filter(rule="symptom_watch").exists()
     assert pending.filter(rule="dressing_check").count() == 10
