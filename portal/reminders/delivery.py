@@ -345,9 +345,13 @@ class Sender:
                 batch = claim_due(now, limit=room)
         done["claimed"] += len(batch.reminders)
         if batch.reminders:
-            # A full batch means more are waiting: their inbox copies come first, and the slow
-            # sends (which cost this process's time too) wait until the wave is through.
-            self.start(batch, now, done, hold=room is not None and len(batch.reminders) == limit)
+            # A full batch of new reminders means more are waiting: their inbox copies come
+            # first, and the slow sends (which cost this process's time too) wait until the
+            # wave is through. Reminders tried before are never held back this way.
+            wave = len(batch.reminders) == limit and all(
+                r.next_attempt_at <= r.due_at for r in batch.reminders
+            )
+            self.start(batch, now, done, hold=room is not None and wave)
         elif self.flights:
             # Nothing to claim: wait a little for outcomes instead of spinning.
             self.collect(done, wait=0.2)

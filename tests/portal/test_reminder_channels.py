@@ -326,3 +326,54 @@ def test_slow_push_services_are_waited_for_side_by_side(
     # One after another this would take 8 x 0.5 s.
     assert monotonic() - started < 2.5
     assert planned.deliveries.filter(channel="push", status="sent").count() == 8
+
+
+def test_a_slow_push_service_does_not_hold_back_the_inbox(
+    client, push_service, vapid_key, patient, make_visit
+):
+    """The worker's pipeline (issue 13): twenty reminders due at once, a push service that takes
+    0.2 s, and room for two pushes at a time. The inbox copies of a full batch of new reminders
+    go out at once and their pushes wait; then every push goes out, once each."""
+    from datetime import timedelta
+
+    from django.core import mail
+
+    from portal.reminders.delivery import Sender
+
+    push_service.delay = 0.2
+    browser = Browser()
+    subscribe(client, patient.user, f"{push_service.url}/push/phone", browser)
+    visit = make_visit(patient, date(2026, 3, 10), time(10, 0))
+    Reminder.objects.bulk_create(
+        Reminder(
+            recipient=patient.user,
+            patient=patient,
+            visit=visit,
+            rule="dressing_check",
+            audience="patient",
+            day=date(2026, 3, 10) + timedelta(days=n),
+            due_at=DUE,
+            next_attempt_at=DUE,
+        )
+        for n in range(20)
+    )
+    now = [DUE]
+    sender = Sender(clock=lambda: now[0], threads=2, capacity=2)
+    first = sender.step(limit=10) + sender.step(limit=10)
+    inbox = Delivery.objects.filter(channel="inbox", status=Delivery.Status.SENT)
+    # Two full batches of new reminders: twenty inbox copies, every email and push put off.
+    assert (first["claimed"], first["delivered"], first["put_off"]) == (20, 20, 40)
+    assert inbox.count() == 20 and push_service.received == []
+    for _ in range(300):
+        if not Reminder.objects.filter(status=Reminder.Status.PENDING).exists():
+            break
+        now[0] += timedelta(seconds=1)
+        sender.step(limit=10)
+    sender.close()
+    assert Reminder.objects.filter(status=Reminder.Status.SENT).count() == 20
+    assert Delivery.objects.filter(channel="push", status=Delivery.Status.SENT, attempts=1).count() == 20
+    assert Delivery.objects.filter(channel="email", status=Delivery.Status.SENT, attempts=1).count() == 20
+    assert len(mail.outbox) == 20
+    # One push per reminder, each decrypted by the device: twenty distinct tags.
+    tags = [browser.decrypt(body)["tag"] for _path, _headers, body in push_service.received]
+    assert sorted(tags) == sorted(r.code.hex for r in Reminder.objects.all())
