@@ -75,7 +75,6 @@ class Prepared:
     deliveries: dict[int, Delivery] = field(default_factory=dict)
     due: dict[int, datetime] = field(default_factory=dict)
     by_id: dict[int, Reminder] = field(default_factory=dict)
-    subscriptions: dict[str, PushSubscription] = field(default_factory=dict)
     bodies: dict[int, tuple[texts.TextKey, str]] = field(default_factory=dict)
     email_templates: dict[tuple[texts.TextKey, bool, str], EmailMultiAlternatives] = field(
         default_factory=dict
@@ -129,9 +128,10 @@ def send_due_reminders(*, now: datetime | None = None, limit: int | None = None)
     return done
 
 
-def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
+def prepare(batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> Prepared:
     """Sort the batch out: what is cancelled, what is too late, and what goes out now on which
-    channel, with each distinct text rendered once."""
+    channel, with each distinct text rendered once. ``hold``: new email and push deliveries are
+    made put off (the inbox wave of a morning rush), so only the inbox copies go out now."""
     prepared = Prepared()
     active: list[Reminder] = []
     late: list[int] = []
@@ -155,44 +155,53 @@ def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
     # The person's channel choices now, not when the reminder was planned (a later opt-out
     # also stops a retry).
     devices: defaultdict[int, list[str]] = defaultdict(list)
-    subscriptions: dict[str, PushSubscription] = {}
-    for subscription in PushSubscription.objects.filter(user_id__in={r.recipient_id for r in active}):
-        devices[subscription.user_id].append(str(subscription.code))
-        subscriptions[str(subscription.code)] = subscription
+    subscribed = PushSubscription.objects.filter(user_id__in={r.recipient_id for r in active})
+    for user_id, subscription_code in subscribed.values_list("user_id", "code"):
+        devices[user_id].append(str(subscription_code))
+    known = {code for codes in devices.values() for code in codes}
     wanted = {r.pk: set(channels.wanted_channels(r.recipient, devices[r.recipient_id])) for r in active}
-    Delivery.objects.bulk_create(
-        [
-            Delivery(reminder_id=pk, channel=channel, device=device, next_attempt_at=now)
-            for pk, pairs in wanted.items()
-            for channel, device in pairs
-        ],
-        ignore_conflicts=True,
-    )
+    later = now + PUT_OFF if hold else now
+    new = [
+        Delivery(
+            reminder_id=pk, channel=channel, device=device, next_attempt_at=now if channel == INBOX else later
+        )
+        for pk, pairs in wanted.items()
+        for channel, device in pairs
+    ]
+    Delivery.objects.bulk_create(new, ignore_conflicts=True)
+    if hold:
+        done["put_off"] += sum(d.channel != INBOX for d in new)
     skipped: defaultdict[str, list[int]] = defaultdict(list)
-    due_now: list[Delivery] = []
-    for delivery in Delivery.objects.filter(reminder_id__in=wanted, status=Delivery.Status.PENDING):
-        if (delivery.channel, delivery.device) not in wanted[delivery.reminder_id]:
-            gone = delivery.channel == PUSH and delivery.device not in subscriptions
-            skipped["device-removed" if gone else "opted-out"].append(delivery.pk)
-        elif delivery.next_attempt_at is None or delivery.next_attempt_at <= now:
-            due_now.append(delivery)
+    due_now: list[tuple[int, int, str, str, int]] = []
+    pending = Delivery.objects.filter(reminder_id__in=wanted, status=Delivery.Status.PENDING)
+    for pk, reminder_id, channel, device, at, attempts in pending.values_list(
+        "pk", "reminder_id", "channel", "device", "next_attempt_at", "attempts"
+    ):
+        if (channel, device) not in wanted[reminder_id]:
+            gone = channel == PUSH and device not in known
+            skipped["device-removed" if gone else "opted-out"].append(pk)
+        elif at is None or at <= now:
+            due_now.append((pk, reminder_id, channel, device, attempts))
     for code, ids in skipped.items():
         done["skipped"] += Delivery.objects.filter(pk__in=ids).update(
             status=Delivery.Status.SKIPPED, error=code
         )
 
     prepared.by_id = {r.pk: r for r in active}
-    prepared.subscriptions = subscriptions
     prepared.due = {r.pk: r.due_at for r in active}
-    slow = [d for d in due_now if d.channel != INBOX]
-    render_texts([prepared.by_id[pk] for pk in {d.reminder_id for d in slow}], batch, prepared)
-    for delivery in due_now:
-        if delivery.reminder_id in batch.broken:
+    slow = {reminder_id for _pk, reminder_id, channel, _d, _a in due_now if channel != INBOX}
+    render_texts([prepared.by_id[pk] for pk in slow], batch, prepared)
+    for pk, reminder_id, channel, device, attempts in due_now:
+        if reminder_id in batch.broken:
             continue
-        prepared.deliveries[delivery.pk] = delivery
-        if delivery.channel == INBOX:
-            prepared.inbox.append(delivery.pk)
+        if channel == INBOX:
+            prepared.inbox.append(pk)
         else:
+            # Only the slow ones become objects: their outcomes are recorded row by row.
+            delivery = Delivery(
+                pk=pk, reminder_id=reminder_id, channel=channel, device=device, attempts=attempts
+            )
+            prepared.deliveries[pk] = delivery
             prepared.slow.append(delivery)
     return prepared
 
@@ -230,6 +239,10 @@ def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[
     emails: list[tuple[int, EmailMultiAlternatives]] = []
     pushes: list[tuple[list[int], Job]] = []
     rendered: dict[int, texts.Rendered] = {}
+    devices = [d.device for d in deliveries if d.channel == PUSH]
+    subscriptions = (
+        {str(s.code): s for s in PushSubscription.objects.filter(code__in=devices)} if devices else {}
+    )
     for delivery in deliveries:
         reminder = prepared.by_id[delivery.reminder_id]
         key, body = prepared.bodies[reminder.pk]
@@ -246,13 +259,11 @@ def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[
             message = channels.email_for(prepared.email_templates[email_key], reminder, words.url)
             emails.append((delivery.pk, message))
         else:
+            subscription = subscriptions.get(delivery.device)
+            if subscription is None:
+                continue  # removed a moment ago: it waits, and is skipped on the next try
             payload = channels.push_payload(reminder, words)
-            pushes.append(
-                (
-                    [delivery.pk],
-                    channels.push_job(delivery.pk, prepared.subscriptions[delivery.device], payload),
-                )
-            )
+            pushes.append(([delivery.pk], channels.push_job(delivery.pk, subscription, payload)))
     found = [([d for d, _m in chunk], channels.email_job(chunk)) for chunk in channels.email_chunks(emails)]
     return found + pushes
 
@@ -360,7 +371,7 @@ class Sender:
 
     def start(self, batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> None:
         # prepare and deliver are looked up at call time: tests wrap them.
-        prepared = prepare(batch, now, done)
+        prepared = prepare(batch, now, done, hold=hold)
         done["error"] += len(batch.broken)
         slow = deliver(batch, prepared, self.clock, done)
         room = 0 if hold else self.room()
