@@ -87,7 +87,9 @@ def make_templates(count: int, sqlite: bool, force: bool) -> None:
     marker.write_text(json.dumps(made))
 
 
-def run_one(engine: str, workers: int, count: int, timeout: float, deadline: float) -> dict[str, Any]:
+def run_one(
+    engine: str, workers: int, count: int, timeout: float, deadline: float, until: str = "all"
+) -> dict[str, Any]:
     if engine == "postgresql":
         common.recreate_database(TARGET, template=TEMPLATE)
         env = common.env_for(TARGET)
@@ -130,7 +132,7 @@ def run_one(engine: str, workers: int, count: int, timeout: float, deadline: flo
             f" after {time.monotonic() - started:.0f} s",
             file=sys.stderr,
         )
-        if left == 0 or all(p.poll() is not None for p in procs):
+        if left == 0 or (until == "inbox" and inbox >= count) or all(p.poll() is not None for p in procs):
             break
     wall = time.monotonic() - started
     crashed = [p.returncode for p in procs if p.poll() is not None and p.returncode != 0]
@@ -160,6 +162,7 @@ def run_one(engine: str, workers: int, count: int, timeout: float, deadline: flo
         "workers": workers,
         "count": count,
         "finished": left == 0,
+        "until": until,
         "wall_s": round(wall, 1),
         "span_s": round(span, 1) if span else None,
         "throughput_per_s": round(sent / span, 1) if span else None,
@@ -186,6 +189,13 @@ def main() -> None:
     )
     parser.add_argument("--delay", type=float, default=0.1, help="the push endpoint's answer delay")
     parser.add_argument("--remake", action="store_true", help="make the templates again")
+    parser.add_argument(
+        "--until",
+        choices=["all", "inbox"],
+        default="all",
+        help="stop when every reminder is done (all), or when every inbox copy is out (inbox: the"
+        " pushes still waiting then are left out of the push figures)",
+    )
     args = parser.parse_args()
 
     machine_before = common.machine()
@@ -207,9 +217,11 @@ def main() -> None:
     results = []
     try:
         for engine, workers in configurations:
-            result = run_one(engine, workers, args.count, args.timeout, args.deadline)
+            result = run_one(engine, workers, args.count, args.timeout, args.deadline, args.until)
             results.append(result)
             print(json.dumps({k: v for k, v in result.items() if k != "report"}), file=sys.stderr)
+            # Kept after each configuration, so a long run stopped later keeps what it measured.
+            (common.RESULTS / "rush-partial.json").write_text(json.dumps(results, default=str))
     finally:
         common.stop(push)
 
