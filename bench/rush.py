@@ -88,11 +88,25 @@ def make_templates(count: int, sqlite: bool, force: bool) -> None:
     marker.write_text(json.dumps(made))
 
 
+def recreate_target() -> None:
+    """A fresh copy of the template. After a rush, autovacuum (a superuser's process, which the
+    bench role may not end) can still be working on the old copy: wait for it."""
+    import psycopg
+
+    for _ in range(60):
+        try:
+            common.recreate_database(TARGET, template=TEMPLATE)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            time.sleep(2)
+    common.recreate_database(TARGET, template=TEMPLATE)
+
+
 def run_one(
     engine: str, workers: int, count: int, timeout: float, deadline: float, until: str = "all"
 ) -> dict[str, Any]:
     if engine == "postgresql":
-        common.recreate_database(TARGET, template=TEMPLATE)
+        recreate_target()
         env = common.env_for(TARGET)
         database: str | None = TARGET
         db_args = ["--db", TARGET]
