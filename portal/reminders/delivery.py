@@ -3,11 +3,12 @@ happened and finish the reminders. This module alone marks a reminder sent, miss
 (DESIGN.md section 4, guarantees 3 and 4), and cancels the claimed or overdue rows that
 re-planning withdrew.
 
-It works on batches: one claim takes up to REMINDER_BATCH_SIZE reminders, deliveries are created
-with one bulk insert, each distinct text is rendered once per batch, outcomes are written in bulk
-as they arrive, and the reminders are finished with a few grouped updates. Email and push run in
-a thread pool, so one slow push service does not hold back the rest; all database work stays on
-the worker's own thread.
+It works on batches: one statement claims up to REMINDER_BATCH_SIZE reminders, deliveries are
+created with one bulk insert, the inbox copies are delivered with one update, each distinct text
+is rendered once per batch, outcomes are written in bulk as they arrive, and the reminders are
+finished with a few grouped updates. Email and push run in a bounded thread pool that keeps
+sending while the next batches are claimed (``Sender``), so one slow push service holds back
+neither the other sends nor the inbox; all database work stays on the worker's own thread.
 
 Guarantees kept here:
 - each (reminder, channel, device) is sent at most once: a unique delivery row per pair, and a
@@ -16,7 +17,9 @@ Guarantees kept here:
 - a reminder withdrawn or cancelled after the claim is never sent: the inbox copy is marked sent
   in the same statement that checks the reminder is still this worker's and still wanted, and
   the slow channels are checked just before they go out;
-- a delivery still retrying when the reminder is too late is missed, not sent late.
+- a delivery still retrying when the reminder is too late is missed, not sent late;
+- a send put off because the pool was full (or a wave of new reminders came first) is not an
+  attempt: it is tried like a retry, with the same checks.
 """
 
 import logging
@@ -94,20 +97,25 @@ def claim_due(now: datetime, *, limit: int, fresh_only: bool = False) -> Batch:
     due = Reminder.objects.filter(unclaimed, status=Reminder.Status.PENDING, next_attempt_at__lte=now)
     if fresh_only:
         due = due.filter(next_attempt_at__lte=F("due_at"))
-    if connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True)
-    picked = due.order_by("next_attempt_at").values("pk")[:limit]
-    # One statement picks and claims; the conditions are repeated on the outer update, so a row
-    # another worker claimed meanwhile is never taken twice (SQLite has no SKIP LOCKED).
     with transaction.atomic():
-        count = Reminder.objects.filter(unclaimed, pk__in=picked, status=Reminder.Status.PENDING).update(
-            claim_token=token, claimed_until=lease_end(now)
-        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        # Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED):
+        # PostgreSQL may run such a subquery more than once and claim more than n rows.
+        ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+        if ids:
+            # The conditions again: a row another worker claimed meanwhile is never taken twice
+            # (SQLite has no SKIP LOCKED).
+            Reminder.objects.filter(unclaimed, pk__in=ids, status=Reminder.Status.PENDING).update(
+                claim_token=token, claimed_until=lease_end(now)
+            )
     claimed = (
         list(
-            Reminder.objects.filter(claim_token=token).select_related("recipient", "patient__clinic", "visit")
+            Reminder.objects.filter(pk__in=ids, claim_token=token).select_related(
+                "recipient", "patient__clinic", "visit"
+            )
         )
-        if count
+        if ids
         else []
     )
     return Batch(token=token, reminders=claimed)
