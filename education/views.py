@@ -33,6 +33,7 @@ from education.catalog import (
     load_catalog,
     strip_markers,
 )
+from education.pagecache import public_page
 from portal import services
 from portal.models import Clinic, Patient
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
@@ -57,6 +58,7 @@ def who_may_keep(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
+@public_page
 def module_list(request: HttpRequest) -> HttpResponse:
     language = translation.get_language()
     entries = []
@@ -74,6 +76,7 @@ def module_list(request: HttpRequest) -> HttpResponse:
     return who_may_keep(request, render(request, "education/module_list.html", context))
 
 
+@public_page
 def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     catalog = load_catalog()
     module = catalog.get(slug)
@@ -116,6 +119,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return who_may_keep(request, render(request, "education/module_detail.html", context))
 
 
+@public_page
 def offline(request: HttpRequest) -> HttpResponse:
     """The installed app's start page with no network, and what the service worker shows for
     a page it has not kept. The same for everyone (it holds nothing private): its script

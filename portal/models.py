@@ -641,6 +641,8 @@ class Reminder(models.Model):
             # Used by sendreminders to find due rows.
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="reminder_due"),
             models.Index(fields=["patient", "due_at"], name="reminder_patient_due"),
+            # The in-app inbox: one reader's reminders, newest first (portal.queries.list_inbox_for).
+            models.Index(fields=["recipient", "-due_at", "-id"], name="reminder_inbox"),
         ]
 
     def __str__(self) -> str:
