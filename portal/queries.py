@@ -161,17 +161,19 @@ def access_caregiver_link(user: AnyUser, code: UUID, *, manage: bool = False) ->
 # --- Reminders ----------------------------------------------------------------------
 
 
-def readable_patients_q(user: User, prefix: str = "patient__") -> Q:
-    """The patients the user may read (list_patients_for), as a condition on a row that
-    names its patient: the user's own record, those they care for through an active link,
-    their clinics' patients. Small subqueries over the user's own links and memberships, so a
-    query that starts from the user's rows never walks every patient."""
+def readable_patients_q(user: User) -> Q:
+    """The patients the user may read (list_patients_for), as a condition on a row's
+    ``patient`` column: the user's own record, those they care for through an active link,
+    their clinics' patients. Each is a small subquery from the user's own rows (their patient
+    record, links, memberships), with no join to the patients table, so PostgreSQL starts from
+    the row's own index and never walks every patient."""
+    own = Patient.objects.filter(user=user).values("pk")
     cared_for = CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE)
-    clinics = StaffMembership.objects.filter(user=user)
+    clinics = StaffMembership.objects.filter(user=user).values("clinic")
     return (
-        Q(**{f"{prefix}user": user})
-        | Q(**{f"{prefix}pk__in": cared_for.values("patient")})
-        | Q(**{f"{prefix}clinic__in": clinics.values("clinic")})
+        Q(patient__in=own)
+        | Q(patient__in=cared_for.values("patient"))
+        | Q(patient__in=Patient.objects.filter(clinic__in=clinics).values("pk"))
     )
 
 
@@ -188,11 +190,7 @@ def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
     """Reminders delivered to the user's in-app inbox, newest first (index reminder_inbox)."""
     if not user.is_authenticated:
         return Reminder.objects.none()
-    return (
-        _inbox_rows(user)
-        .select_related("patient__clinic", "visit", "recipient")
-        .order_by("-due_at", "-pk")
-    )
+    return _inbox_rows(user).select_related("patient__clinic", "visit").order_by("-due_at", "-pk")
 
 
 def count_unread_reminders_for(user: AnyUser) -> int:
@@ -205,7 +203,7 @@ def count_unread_reminders_for(user: AnyUser) -> int:
 
 def access_reminder(user: AnyUser, code: UUID, *, rules: Iterable[str] | None = None) -> Reminder:
     """One of the user's own delivered reminders (of one of ``rules``, when given)."""
-    scope = list_inbox_for(user)
+    scope = list_inbox_for(user).select_related("recipient")
     if rules is not None:
         scope = scope.filter(rule__in=list(rules))
     try:

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # Inside WhiteNoise, which serves its own pre-compressed files; Django's gzip pads each
     # response against BREACH, and the session cookie is SameSite, so pages are compressed.
     "django.middleware.gzip.GZipMiddleware",
+    # Inside gzip, so the ETag is of the plain page (gzip then marks it weak).
+    "portal.middleware.ConditionalGetMiddleware",
     "portal.middleware.SessionMiddleware",
     # Authentication before locale: a signed-in user's saved language wins.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
