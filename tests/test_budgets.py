@@ -165,7 +165,12 @@ def test_every_anonymous_guide_page_is_kept_public_without_a_query_and_revalidat
         }:
             problems[path] = found
     assert problems == {}
-    assert client.cookies == {}  # nothing set along the way, no CSRF cookie either
+    # The welcome page too; nothing was set along the way, no CSRF cookie either (the sign-in
+    # page sets one: its form posts).
+    welcome = client.get(reverse("home"), **ACCEPT)
+    assert welcome.status_code == 200 and "public" in welcome["Cache-Control"]
+    assert "cookie" not in welcome.get("Vary", "").lower()
+    assert client.cookies == {}
 
 
 # --- Bytes: signed-in pages --------------------------------------------------------------------
