@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
-from django.utils.cache import get_conditional_response, patch_vary_headers
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 try:
@@ -50,6 +50,13 @@ class Page:
     last_modified: float
     headers: tuple[tuple[str, str], ...]
     bodies: dict[str, bytes]  # "identity", "gzip", "br"
+
+    @functools.cached_property
+    def last_modified_header(self) -> str:
+        return http_date(self.last_modified)
+
+    def etag_of(self, encoding: str) -> str:
+        return f'"{self.etag}"' if encoding == "identity" else f'"{self.etag}-{encoding}"'
 
 
 _pages: dict[tuple[Any, ...], Page] = {}
@@ -134,9 +141,10 @@ def keep(response: HttpResponse, stamp: tuple[int, int]) -> Page:
 
 
 def chosen_encoding(request: HttpRequest, page: Page) -> str:
-    accepted = {
-        part.split(";")[0].strip().lower() for part in request.headers.get("Accept-Encoding", "").split(",")
-    }
+    header = request.META.get("HTTP_ACCEPT_ENCODING", "")
+    if not header:
+        return "identity"
+    accepted = {part.split(";")[0].strip().lower() for part in header.split(",")}
     for encoding in ("br", "gzip"):
         if encoding in accepted and encoding in page.bodies:
             return encoding
@@ -145,7 +153,7 @@ def chosen_encoding(request: HttpRequest, page: Page) -> str:
 
 def respond(request: HttpRequest, page: Page) -> HttpResponse:
     encoding = chosen_encoding(request, page)
-    etag = f'"{page.etag}"' if encoding == "identity" else f'"{page.etag}-{encoding}"'
+    etag = page.etag_of(encoding)
     body = page.bodies[encoding]
     response = HttpResponse(body if request.method == "GET" else b"")
     for name, value in page.headers:
@@ -154,8 +162,10 @@ def respond(request: HttpRequest, page: Page) -> HttpResponse:
         response["Content-Encoding"] = encoding
     response["Content-Length"] = str(len(body))
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(page.last_modified)
-    patch_vary_headers(response, ("Accept-Encoding",))
+    response["Last-Modified"] = page.last_modified_header
+    response["Vary"] = "Accept-Encoding"  # the view's page varies by nothing else
+    if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
+        return response
     return get_conditional_response(
         request, etag=etag, last_modified=int(page.last_modified), response=response
     )
