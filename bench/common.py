@@ -342,7 +342,7 @@ def site_pages(info: dict[str, Any]) -> list[dict[str, Any]]:
         ("inbox", "/reminders/", "patient"),
         ("inbox-api", "/api/v1/reminders/", "patient"),
         ("reminder", f"/reminders/{info['reminder']}/", "patient"),
-        ("reminder-settings", "/reminders/settings/", "patient"),
+        ("settings", "/account/settings/", "patient"),
         ("caregiver-home", "/", "caregiver"),
         ("clinic-home", "/patients/", "admin"),
         ("clinic-patient", f"/patients/{info['patient']}/", "admin"),
