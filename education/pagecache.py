@@ -67,10 +67,15 @@ def stamp_file() -> Path:
     return Path(settings.GUIDE_STAMP_FILE)
 
 
+@functools.cache
+def _stamp_path(configured: object) -> str:
+    return os.fspath(configured)  # type: ignore[call-overload]
+
+
 def current_stamp() -> tuple[int, int]:
     """The stamp's identity: one stat call (a new file each time, so the inode changes too)."""
     try:
-        found = os.stat(stamp_file())
+        found = os.stat(_stamp_path(settings.GUIDE_STAMP_FILE))
     except FileNotFoundError:
         return (0, 0)
     return (found.st_mtime_ns, found.st_ino)
@@ -117,7 +122,7 @@ def may_serve_from_memory(request: HttpRequest) -> bool:
     string (a page printed for a patient, ?for=, is the care team's)."""
     return (
         request.method in ("GET", "HEAD")
-        and not request.GET
+        and not request.META.get("QUERY_STRING")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "messages" not in request.COOKIES
     )
@@ -155,12 +160,12 @@ def respond(request: HttpRequest, page: Page) -> HttpResponse:
     encoding = chosen_encoding(request, page)
     etag = page.etag_of(encoding)
     body = page.bodies[encoding]
-    response = HttpResponse(body if request.method == "GET" else b"")
+    # For HEAD too: the server drops the body, the length stays right.
+    response = HttpResponse(body)
     for name, value in page.headers:
         response[name] = value
     if encoding != "identity":
         response["Content-Encoding"] = encoding
-    response["Content-Length"] = str(len(body))
     response["ETag"] = etag
     response["Last-Modified"] = page.last_modified_header
     response["Vary"] = "Accept-Encoding"  # the view's page varies by nothing else
@@ -183,7 +188,8 @@ def public_page(view: View) -> View:
         if stamp != _stamp_seen:
             _pages.clear()
             _stamp_seen = stamp
-        key = (request.scheme, request.get_host(), request.path, translation.get_language())
+        # The host was checked against ALLOWED_HOSTS by CommonMiddleware already.
+        key = (request.scheme, request.META.get("HTTP_HOST", ""), request.path, translation.get_language())
         page = _pages.get(key)
         if page is None:
             response = view(request, *args, **kwargs)
