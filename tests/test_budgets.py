@@ -372,6 +372,9 @@ def downloads_on_repeat_visit(page: Page, url: str) -> list[tuple[str, int]]:
     page.goto(url)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_timeout(300)
+    # The worker's own fetches (the page's public copy, the offline page) end before we leave:
+    # on a busy machine one still in flight made the repeat visit look like a download.
+    page.wait_for_load_state("networkidle")
     again: list[tuple[str, int]] = []
 
     def finished(request: Any) -> None:
