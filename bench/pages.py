@@ -8,9 +8,16 @@ threads and 16 connections. For each page: the page, then the bare view (bench/u
 page's own bytes, alternately, `--runs` times, after a short warm-up of both. Signed-in pages
 send the session cookie of the person who reads them. At the default scale 50 the patient's
 inbox holds 1,000 reminders and the clinic 1,000 patients.
+
+The machine is shared: besides requests per second (which move with whatever else runs), each
+run reads the CPU time the two gunicorn workers spent (/proc, user + system) and divides it by
+the requests served. The ratio of CPU per request (bare / page) does not depend on how much of
+the machine the server got, so it is the steadier figure of the two; the load average is noted
+with each page.
 """
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -29,7 +36,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--all", action="store_true", help="every page, not only the issue's set")
     parser.add_argument("--page", action="append", help="only these pages (repeatable)")
-    parser.add_argument("--conn-max-age", default="0", help="DB_CONN_MAX_AGE of the server (default 0)")
+    parser.add_argument(
+        "--conn-max-age", help="DB_CONN_MAX_AGE of the server (default: the production default, 600)"
+    )
     args = parser.parse_args()
 
     database = f"hcc_bench_pages_{args.scale}x"
@@ -39,7 +48,8 @@ def main() -> None:
     )
     bare_dir = common.VAR / "bare"
     bare_dir.mkdir(parents=True, exist_ok=True)
-    env = common.env_for(database, BENCH_BARE_DIR=str(bare_dir), DB_CONN_MAX_AGE=args.conn_max_age)
+    extra = {"DB_CONN_MAX_AGE": args.conn_max_age} if args.conn_max_age is not None else {}
+    env = common.env_for(database, BENCH_BARE_DIR=str(bare_dir), **extra)
     common.prepare_site(env)
 
     pages = common.site_pages(info)
@@ -62,13 +72,15 @@ def main() -> None:
             )
 
             runs: dict[str, list[dict]] = {"page": [], "bare": []}
+            load_before = [round(x, 2) for x in os.getloadavg()]
             common.run_wrk(base + page["path"], duration=2, cookie=page["cookie"])  # warm-up
             common.settle(base)
             common.run_wrk(bare_url, duration=2)
             for _ in range(args.runs):
                 common.settle(base)
                 runs["page"].append(
-                    common.run_wrk(
+                    common.wrk_with_cpu(
+                        server,
                         base + page["path"],
                         duration=args.duration,
                         connections=args.connections,
@@ -77,7 +89,9 @@ def main() -> None:
                 )
                 common.settle(base)
                 runs["bare"].append(
-                    common.run_wrk(bare_url, duration=args.duration, connections=args.connections)
+                    common.wrk_with_cpu(
+                        server, bare_url, duration=args.duration, connections=args.connections
+                    )
                 )
             page_rps = [run["rps"] for run in runs["page"]]
             bare_rps = [run["rps"] for run in runs["bare"]]
@@ -93,6 +107,11 @@ def main() -> None:
                 "ratio": statistics.median(page_rps) / statistics.median(bare_rps),
                 "ratios": [p / b for p, b in zip(page_rps, bare_rps, strict=True)],
                 "page_p99_ms": [run.get("p99_ms") for run in runs["page"]],
+                "page_cpu_ms": [run["cpu_ms_per_request"] for run in runs["page"]],
+                "bare_cpu_ms": [run["cpu_ms_per_request"] for run in runs["bare"]],
+                "cpu_ratio": statistics.median(run["cpu_ms_per_request"] for run in runs["bare"])
+                / statistics.median(run["cpu_ms_per_request"] for run in runs["page"]),
+                "load": [load_before, [round(x, 2) for x in os.getloadavg()]],
                 "errors": sum(
                     run["non_2xx_3xx"] + run["socket_errors"] for run in runs["page"] + runs["bare"]
                 ),
@@ -101,6 +120,7 @@ def main() -> None:
             print(
                 f"{row['name']:<18} page {min(page_rps):7.0f}–{max(page_rps):7.0f} req/s  "
                 f"bare {min(bare_rps):7.0f}–{max(bare_rps):7.0f}  ratio {row['ratio']:.3f}  "
+                f"cpu ratio {row['cpu_ratio']:.3f}  load {row['load'][0][0]}→{row['load'][1][0]}  "
                 f"errors {row['errors']}",
                 file=sys.stderr,
             )
@@ -108,14 +128,18 @@ def main() -> None:
         common.stop(server)
 
     print(
-        "\n| page | reader | bytes | page req/s (runs) | bare req/s (runs) | ratio (median) | page p99 ms |"
+        "\n| page | reader | bytes | page req/s (runs) | bare req/s (runs) | ratio (median) "
+        "| CPU ms/request page / bare (median) | CPU ratio | page p99 ms | load (1 min) |"
     )
-    print("|---|---|---:|---|---|---:|---|")
+    print("|---|---|---:|---|---|---:|---:|---:|---|---|")
     for row in results:
         print(
             f"| {row['name']} `{row['path']}` | {row['who']} | {row['bytes']:,} | "
             f"{', '.join(f'{x:.0f}' for x in row['page_rps'])} | {', '.join(f'{x:.0f}' for x in row['bare_rps'])} | "
-            f"{row['ratio']:.3f} | {', '.join(f'{x:.0f}' for x in row['page_p99_ms'] if x is not None)} |"
+            f"{row['ratio']:.3f} | {statistics.median(row['page_cpu_ms']):.2f} / "
+            f"{statistics.median(row['bare_cpu_ms']):.2f} | {row['cpu_ratio']:.3f} | "
+            f"{', '.join(f'{x:.0f}' for x in row['page_p99_ms'] if x is not None)} | "
+            f"{row['load'][0][0]} → {row['load'][1][0]} |"
         )
     common.save(
         "pages",

@@ -15,6 +15,14 @@ class EducationConfig(AppConfig):
         checks.register(check_content, checks.Tags.translation)
         # The catalog is read once per process: runserver restarts when a document changes.
         autoreload_started.connect(watch_content)
+        # A change to the clinical reviews changes public guide pages (education/pagecache.py).
+        from django.db.models.signals import post_delete, post_save
+
+        from education.models import TranslationReview
+        from education.pagecache import bump_stamp_on_commit
+
+        post_save.connect(bump_stamp_on_commit, sender=TranslationReview, dispatch_uid="guide-stamp-save")
+        post_delete.connect(bump_stamp_on_commit, sender=TranslationReview, dispatch_uid="guide-stamp-delete")
 
 
 def watch_content(sender: Any, **kwargs: Any) -> None:

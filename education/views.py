@@ -33,6 +33,7 @@ from education.catalog import (
     load_catalog,
     strip_markers,
 )
+from education.pagecache import public_page
 from portal import caregivers, services
 from portal.models import Clinic, Patient
 from portal.queries import access_clinic, access_clinic_patient, list_clinics_for, list_patients_for
@@ -68,6 +69,7 @@ def said_safe_view(request: HttpRequest, response: HttpResponse, safe: bool) -> 
     return response
 
 
+@public_page
 def module_list(request: HttpRequest) -> HttpResponse:
     language = translation.get_language()
     entries = []
@@ -90,6 +92,7 @@ def module_list(request: HttpRequest) -> HttpResponse:
     return who_may_keep(request, said_safe_view(request, response, context["caregiver_safety"] is not None))
 
 
+@public_page
 def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     catalog = load_catalog()
     module = catalog.get(slug)
@@ -140,6 +143,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return who_may_keep(request, said_safe_view(request, response, caregiver_safety is not None))
 
 
+@public_page
 def offline(request: HttpRequest) -> HttpResponse:
     """The installed app's start page with no network, and what the service worker shows for
     a page it has not kept. The same for everyone (it holds nothing private): its script

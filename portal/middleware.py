@@ -1,3 +1,5 @@
+import hashlib
+import re
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -14,7 +16,7 @@ from django.middleware import locale
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.translation import gettext as _
 
 from portal import pwa
@@ -181,7 +183,17 @@ class StaffSessionMiddleware:
 
 class SecurityHeadersMiddleware:
     """Browser features the app never uses are off (so injected code cannot use them), and a
-    page for a signed-in person is kept by no cache, shared or in the browser."""
+    page for a signed-in person is kept by no shared cache.
+
+    A patient's or caregiver's own browser may keep their everyday pages (REVALIDATED), but
+    must ask each time whether they changed (``private, no-cache``; the session makes them
+    ``Vary: Cookie``), so a repeat visit costs a 304 (ConditionalGetMiddleware); signing out
+    clears that cache (Clear-Site-Data). Everything else stays ``no-store``: account pages
+    (secret addresses, authenticator set-up, the data download) and every page of clinic
+    staff and operators, who read other people's records, often on shared computers."""
+
+    # Path prefixes of the everyday pages ("/" is the home page itself).
+    REVALIDATED = ("/care/", "/patients/", "/reminders/", "/api/v1/reminders/")
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -190,8 +202,44 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         if request.user.is_authenticated and "Cache-Control" not in response.headers:
-            response["Cache-Control"] = "private, no-store"
+            everyday = request.path == "/" or request.path.startswith(self.REVALIDATED)
+            kept = "no-cache" if everyday and not is_staff_request(request) else "no-store"
+            response["Cache-Control"] = f"private, {kept}"
         return response
+
+
+# A form's CSRF field is masked afresh on every render: the same page, a different body.
+CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+class ConditionalGetMiddleware:
+    """An ETag for every page a browser may keep but must revalidate (``no-cache``, not
+    ``no-store``), and a 304 when the browser already has it: the page is still built (its
+    queries, an audit event), but not sent again.
+
+    The ETag is a digest of the body without its CSRF fields. A kept page then carries an
+    older masked token, which stays valid: the token's secret changes only at sign-in, and a
+    new session cookie is a new ``Vary: Cookie`` entry in the browser's cache. Pages that set
+    their own ETag (the public guide, education/pagecache.py) answer for themselves."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        control = response.get("Cache-Control", "")
+        if (
+            request.method not in ("GET", "HEAD")
+            or response.status_code != 200
+            or response.streaming
+            or response.has_header("ETag")
+            or "no-cache" not in control
+            or "no-store" in control
+        ):
+            return response
+        digest = hashlib.sha256(CSRF_FIELD.sub(b"", response.content)).hexdigest()[:24]
+        response["ETag"] = f'"{digest}"'
+        return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
 class ReaderMiddleware:

@@ -676,6 +676,8 @@ class Reminder(models.Model):
                 fields=["claim_token"], condition=Q(claim_token__isnull=False), name="reminder_claimed"
             ),
             models.Index(fields=["patient", "due_at"], name="reminder_patient_due"),
+            # The in-app inbox: one reader's reminders, newest first (portal.queries.list_inbox_for).
+            models.Index(fields=["recipient", "-due_at", "-id"], name="reminder_inbox"),
         ]
 
     def __str__(self) -> str:

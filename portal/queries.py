@@ -161,45 +161,49 @@ def access_caregiver_link(user: AnyUser, code: UUID, *, manage: bool = False) ->
 # --- Reminders ----------------------------------------------------------------------
 
 
+def readable_patients_q(user: User) -> Q:
+    """The patients the user may read (list_patients_for), as a condition on a row's
+    ``patient`` column: the user's own record, those they care for through an active link,
+    their clinics' patients. Each is a small subquery from the user's own rows (their patient
+    record, links, memberships), with no join to the patients table, so PostgreSQL starts from
+    the row's own index and never walks every patient."""
+    own = Patient.objects.filter(user=user).values("pk")
+    cared_for = CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE)
+    clinics = StaffMembership.objects.filter(user=user).values("clinic")
+    return (
+        Q(patient__in=own)
+        | Q(patient__in=cared_for.values("patient"))
+        | Q(patient__in=Patient.objects.filter(clinic__in=clinics).values("pk"))
+    )
+
+
+def _inbox_rows(user: User) -> QuerySet[Reminder]:
+    """The user's own reminders (the recipient index), delivered to the in-app inbox, for
+    patients the user may still read."""
+    delivered = Delivery.objects.filter(
+        reminder=OuterRef("pk"), channel=Delivery.Channel.INBOX, status=Delivery.Status.SENT
+    )
+    return Reminder.objects.filter(readable_patients_q(user), recipient=user).filter(Exists(delivered))
+
+
 def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
-    """Reminders delivered to the user's in-app inbox, for patients the user may still read."""
+    """Reminders delivered to the user's in-app inbox, newest first (index reminder_inbox)."""
     if not user.is_authenticated:
         return Reminder.objects.none()
-    return (
-        Reminder.objects.filter(
-            recipient=user,
-            patient__in=list_patients_for(user),
-            deliveries__channel=Delivery.Channel.INBOX,
-            deliveries__status=Delivery.Status.SENT,
-        )
-        .select_related("patient__clinic", "visit", "recipient")
-        .order_by("-due_at")
-    )
+    return _inbox_rows(user).select_related("patient__clinic", "visit").order_by("-due_at", "-pk")
 
 
 def count_unread_reminders_for(user: AnyUser) -> int:
     """The number on the Reminders link: one query that starts from the reader's own rows
-    (no scan over other people's reminders), for the patients the user may still read."""
+    (no scan over other people's reminders)."""
     if not user.is_authenticated:
         return 0
-    readable = Q(patient__user=user) | Q(
-        patient__in=CaregiverLink.objects.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).values(
-            "patient"
-        )
-    )
-    delivered = Delivery.objects.filter(
-        reminder=OuterRef("pk"), channel=Delivery.Channel.INBOX, status=Delivery.Status.SENT
-    )
-    return (
-        Reminder.objects.filter(readable, recipient=user, read_at__isnull=True)
-        .filter(Exists(delivered))
-        .count()
-    )
+    return _inbox_rows(user).filter(read_at__isnull=True).count()
 
 
 def access_reminder(user: AnyUser, code: UUID, *, rules: Iterable[str] | None = None) -> Reminder:
     """One of the user's own delivered reminders (of one of ``rules``, when given)."""
-    scope = list_inbox_for(user)
+    scope = list_inbox_for(user).select_related("recipient")
     if rules is not None:
         scope = scope.filter(rule__in=list(rules))
     try:

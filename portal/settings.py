@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # Inside WhiteNoise, which serves its own pre-compressed files; Django's gzip pads each
     # response against BREACH, and the session cookie is SameSite, so pages are compressed.
     "django.middleware.gzip.GZipMiddleware",
+    # Inside gzip, so the ETag is of the plain page (gzip then marks it weak).
+    "portal.middleware.ConditionalGetMiddleware",
     "portal.middleware.SessionMiddleware",
     # Authentication before locale: a signed-in user's saved language wins.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -137,7 +139,14 @@ TEMPLATES = [
 # SQLite under var/ unless DATABASE_URL names another database (PostgreSQL in production).
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.config(conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    # Persistent connections in production: a new PostgreSQL connection per request costs
+    # more than most pages. Checked before reuse, so a restarted database is no error.
+    DATABASES = {
+        "default": dj_database_url.config(
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DEBUG else 600),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -167,6 +176,11 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 1_000_000},
         }
     }
+
+# Rewritten whenever the clinical review of a translation changes, so every process drops
+# the public guide pages it kept in memory (education/pagecache.py). Several machines: point
+# it at storage they share.
+GUIDE_STAMP_FILE = Path(os.environ.get("GUIDE_STAMP_FILE", VAR_DIR / "guide-stamp"))
 
 # --- Accounts ---------------------------------------------------------------
 

@@ -116,5 +116,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Public pages: every language has its own prefix, English too (/en/guide/).
-urlpatterns += i18n_patterns(path("", include("education.urls")))
+# Public pages: every language has its own prefix, English too (/en/guide/). First, because
+# they are the busiest pages and resolving an address walks the list in order (a guide page
+# after every other pattern cost a quarter of its time); the prefix turns every other
+# address away with one comparison.
+urlpatterns = [*i18n_patterns(path("", include("education.urls"))), *urlpatterns]

@@ -80,6 +80,15 @@ def commits_for_real(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def fresh_guide_pages() -> None:
+    """Each test starts with no guide page kept in memory (education/pagecache.py): the
+    rolled-back reviews of an earlier test bump no stamp."""
+    from education import pagecache
+
+    pagecache.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def clean_slate_after_commits(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """After a test that commits, pytest-django flushes the tables. Two things it misses:
 
