@@ -6,13 +6,13 @@ shared/clinical/tvec-facts.md (§2 dressings: at least a week, longer while weep
 signs; §5 common side effects)."""
 
 import logging
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from education.teachback import Choice, Question
 from portal import care
 from portal.assignments import assign_modules
 from portal.models import (
@@ -29,23 +29,7 @@ from tests.helpers import log_in
 pytestmark = pytest.mark.django_db
 
 
-@dataclass(frozen=True)
-class Choice:
-    id: str
-    text: str
-    correct: bool
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    text: str
-    choices: list[Choice]
-    explanation: str
-    sources: list[str] = field(default_factory=list)
-
-
-# Test data in the shape of education.teachback.questions (helper `teach` writes the real ones).
+# Questions of our own, so the tests do not follow edits to the content.
 QUESTIONS = [
     Question(
         id="how-long",
