@@ -1,6 +1,7 @@
 """The public guide: one page per module in every language, no sign-in needed."""
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,6 +28,7 @@ from education.catalog import (
     SECTION,
     SOURCE_LANGUAGE,
     Document,
+    Module,
     Reference,
     cited_in,
     isolate_markers,
@@ -100,23 +102,13 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     clinic, printed_for = _clinic_for(request)
     language = translation.get_language()
-    document, fell_back = module.document(language)
-    reviewed = review.is_reviewed(module, document, clinic)
-    held_back = not reviewed and review.reviewed_only(clinic)
-    if held_back:
-        # The reader's clinic shows only translations a clinician has checked.
-        document, fell_back = module.documents[SOURCE_LANGUAGE], True
-    out_of_date = module.is_out_of_date(document)
+    shown = document_shown(module, language, clinic)
     # A caregiver who must not handle dressings reads the page without the dressing-change
     # steps, under a safety banner. Only ever signed in, so never kept by a cache or the
     # service worker's public copies (who_may_keep: private, no-store).
-    document = caregivers.document_for(module, document, user=request.user, patient=None)
+    document = caregivers.document_for(module, shown.document, user=request.user, patient=None)
     caregiver_safety = caregivers.safety_banner(request.user)
-
-    body = _reader_body(document, catalog.references, clinic)
-    if document.has_phones:
-        phones = render_to_string("education/_clinic_phones.html", _phones_context(clinic), request)
-        body = body.replace(PHONES_PLACEHOLDER, phones)
+    body = body_html(request, document, catalog.references, clinic)
     keep = {"for": request.GET["for"]} if printed_for else None
     if printed_for:
         # A handout printed for one patient is a read of that patient's record.
@@ -126,10 +118,7 @@ def module_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "module": module,
         "document": document,
-        "fell_back": fell_back,
-        "held_back": held_back,
-        "not_reviewed": not fell_back and not reviewed,
-        "out_of_date": out_of_date,
+        **shown.notices(),
         "caregiver_safety": caregiver_safety,
         "source_url": _url_in(SOURCE_LANGUAGE, "education:module-detail", slug),
         "audience": AUDIENCE_LABELS[module.audience],
@@ -154,6 +143,49 @@ def offline(request: HttpRequest) -> HttpResponse:
         document, fell_back = module.document(language)
         modules.append({"slug": module.slug, "title": document.title, "fell_back": fell_back})
     return who_may_keep(request, render(request, "education/offline.html", {"modules": modules}))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Which document of a module a reader gets, and why (the notices above it)."""
+
+    document: Document
+    fell_back: bool
+    held_back: bool
+    reviewed: bool
+    out_of_date: bool
+
+    def notices(self) -> dict[str, bool]:
+        """Context for education/_notices.html."""
+        return {
+            "fell_back": self.fell_back,
+            "held_back": self.held_back,
+            "not_reviewed": not self.fell_back and not self.reviewed,
+            "out_of_date": self.out_of_date,
+        }
+
+
+def document_shown(module: Module, language: str, clinic: Clinic | None) -> Shown:
+    """The module in ``language``, or in English when there is no translation yet or the
+    reader's clinic shows only translations a clinician has checked. The guide page and the
+    care reader both read modules through this."""
+    document, fell_back = module.document(language)
+    reviewed = review.is_reviewed(module, document, clinic)
+    held_back = not reviewed and review.reviewed_only(clinic)
+    if held_back:
+        document, fell_back = module.documents[SOURCE_LANGUAGE], True
+    return Shown(document, fell_back, held_back, reviewed, module.is_out_of_date(document))
+
+
+def body_html(
+    request: HttpRequest, document: Document, references: dict[str, Reference], clinic: Clinic | None
+) -> str:
+    """The module's body with its sources, and the clinic's phone numbers where it asks."""
+    body = _reader_body(document, references, clinic)
+    if document.has_phones:
+        phones = render_to_string("education/_clinic_phones.html", _phones_context(clinic), request)
+        body = body.replace(PHONES_PLACEHOLDER, phones)
+    return body
 
 
 def _reader_body(document: Document, references: dict[str, Reference], clinic: Clinic | None) -> str:

@@ -12,16 +12,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from education import review, teachback
-from education.catalog import PHONES_PLACEHOLDER, SLUG, SOURCE_LANGUAGE, load_catalog
-from education.views import _emergency_context, _phones_context, _reader_body
+from education import teachback
+from education.catalog import SLUG, load_catalog
+from education.views import _emergency_context, _phones_context, body_html, document_shown
 from portal import care, caregivers
 from portal.assignments import record_progress
 from portal.http import AuthenticatedHttpRequest
@@ -146,23 +145,13 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
     module = catalog.get(found.module_slug)
     if module is None:
         raise Http404
-    language = translation.get_language()
-    document, fell_back = module.document(language)
-    reviewed = review.is_reviewed(module, document, patient.clinic)
-    held_back = not reviewed and review.reviewed_only(patient.clinic)
-    if held_back:
-        # The clinic shows only translations a clinician has checked (as the guide does).
-        document, fell_back = module.documents[SOURCE_LANGUAGE], True
-    document = caregivers.document_for(
-        module, document, user=request.user, patient=patient
-    )  # no steps if unsafe
+    shown = document_shown(module, translation.get_language(), patient.clinic)
+    # No dressing-change steps for a caregiver who must not handle dressings.
+    document = caregivers.document_for(module, shown.document, user=request.user, patient=patient)
     progress = record_progress(
         assignment=found, reader=request.user, state="opened", language=document.language
     )
-    body = _reader_body(document, catalog.references, patient.clinic)
-    if document.has_phones:
-        listing = render_to_string("education/_clinic_phones.html", _phones_context(patient.clinic), request)
-        body = body.replace(PHONES_PLACEHOLDER, listing)
+    body = body_html(request, document, catalog.references, patient.clinic)
     questions = care.teachback_questions(
         module.slug, document.language, handles_dressings=care.may_handle_dressings(request.user, patient)
     )
@@ -172,10 +161,7 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
         "patient": patient,
         "assignment": found,
         "document": document,
-        "fell_back": fell_back,
-        "held_back": held_back,
-        "not_reviewed": not fell_back and not reviewed,
-        "out_of_date": module.is_out_of_date(document),
+        **shown.notices(),
         "body": mark_safe(body),  # noqa: S308 - reviewed repository content, not user input
         "progress": progress,
         "questions_language": questions_language,

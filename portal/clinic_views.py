@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
-from education import review
 from education.catalog import PHONES_PLACEHOLDER, load_catalog
 from education.views import _reader_body as reader_body
+from education.views import document_shown
 from portal.http import AuthenticatedHttpRequest
 from portal.models import (
     Assignment,
@@ -192,13 +192,8 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
             module = catalog.get(slug)
             if module is None:
                 continue
-            document, fell_back = module.document(language)
-            if (
-                not fell_back
-                and not review.is_reviewed(module, document, patient.clinic)
-                and review.reviewed_only(patient.clinic)
-            ):
-                document, fell_back = module.document("en")
+            shown = document_shown(module, language, patient.clinic)
+            document, fell_back = shown.document, shown.fell_back
             # The guide page's own rendering (sources per section, the emergency number). Several
             # modules share one page: section ids get the module's slug in front.
             body = reader_body(document, catalog.references, patient.clinic).replace(
