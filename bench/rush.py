@@ -103,7 +103,13 @@ def recreate_target() -> None:
 
 
 def run_one(
-    engine: str, workers: int, count: int, timeout: float, deadline: float, until: str = "all"
+    engine: str,
+    workers: int,
+    count: int,
+    timeout: float,
+    deadline: float,
+    until: str = "all",
+    push_pid: int = 0,
 ) -> dict[str, Any]:
     if engine == "postgresql":
         recreate_target()
@@ -142,10 +148,14 @@ def run_one(
         deadline_up = time.monotonic() + 120
         while "started" not in path.read_text() and time.monotonic() < deadline_up:
             time.sleep(0.2)
+    # Worker CPU from here on: the rush's cost, steadier than wall time on a shared machine.
+    cpu_before = [common.cpu_seconds(p.pid) for p in procs]
+    push_cpu_before = common.cpu_seconds(push_pid)
     due = common.bench_python("data.py", "due", *db_args, env=common.env_for(None))
     started = time.monotonic()
     rss_max = 0
     left = count
+    inbox_done: tuple[float, float, int] | None = None
     while time.monotonic() - started < timeout:
         time.sleep(2)
         rss_max = max(rss_max, *(common.rss_kib(p.pid) or 0 for p in procs))
@@ -155,9 +165,18 @@ def run_one(
             f" after {time.monotonic() - started:.0f} s",
             file=sys.stderr,
         )
+        if inbox >= count and inbox_done is None:
+            # The inbox wave is through: what the workers spend from here on is the pushes'.
+            inbox_done = (
+                time.monotonic() - started,
+                sum(common.cpu_seconds(p.pid) for p in procs) - sum(cpu_before),
+                push_stats()["posts"],
+            )
         if left == 0 or (until == "inbox" and inbox >= count) or all(p.poll() is not None for p in procs):
             break
     wall = time.monotonic() - started
+    worker_cpu = sum(common.cpu_seconds(p.pid) for p in procs) - sum(cpu_before)
+    push_cpu = common.cpu_seconds(push_pid) - push_cpu_before
     crashed = [p.returncode for p in procs if p.poll() is not None and p.returncode != 0]
     for proc in procs:
         common.stop(proc)
@@ -190,6 +209,20 @@ def run_one(
         "span_s": round(span, 1) if span else None,
         "throughput_per_s": round(sent / span, 1) if span else None,
         "push_posts": pushes["posts"],
+        # Worker CPU (all processes, user + system) per reminder and per push POSTed; the
+        # push endpoint's own CPU is the stand-in's, not ours.
+        "worker_cpu_s": round(worker_cpu, 1),
+        "worker_cpu_ms_per_reminder": round(1000 * worker_cpu / max(count, 1), 3),
+        "worker_cpu_ms_per_push": round(1000 * worker_cpu / max(pushes["posts"], 1), 3),
+        "pushserver_cpu_s": round(push_cpu, 1),
+        # After the inbox wave (seen within 2 s): seconds after due, worker CPU so far, pushes
+        # so far; then worker CPU per push for the pushes after it.
+        "inbox_done": inbox_done,
+        "after_inbox_cpu_ms_per_push": round(
+            1000 * (worker_cpu - inbox_done[1]) / max(pushes["posts"] - inbox_done[2], 1), 3
+        )
+        if inbox_done
+        else None,
         "push_lost": lost,
         "push_doubled": doubled,
         "worker_rss_max_mib": round(rss_max / 1024, 1),
@@ -222,6 +255,7 @@ def main() -> None:
     args = parser.parse_args()
 
     machine_before = common.machine()
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
     make_templates(args.count, not args.no_sqlite, args.remake)
     if not common.port_is_free(common.PUSH_PORT):
         raise SystemExit(f"Port {common.PUSH_PORT} is busy")
@@ -240,7 +274,7 @@ def main() -> None:
     results = []
     try:
         for engine, workers in configurations:
-            result = run_one(engine, workers, args.count, args.timeout, args.deadline, args.until)
+            result = run_one(engine, workers, args.count, args.timeout, args.deadline, args.until, push.pid)
             results.append(result)
             print(json.dumps({k: v for k, v in result.items() if k != "report"}), file=sys.stderr)
             # Kept after each configuration, so a long run stopped later keeps what it measured.

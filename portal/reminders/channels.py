@@ -6,13 +6,13 @@ in the worker's thread pool and returns outcomes, touching no database row. The 
 database, so delivering it is a conditional update in ``delivery``.
 """
 
+import http.client
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 
@@ -164,9 +164,9 @@ def push_outcome(endpoint: str, p256dh: str, auth: str, payload: dict[str, Any])
     except push.BlockedAddress:
         # The address now points somewhere the server must not call (DNS changed).
         return Outcome(ok=False, error="push-blocked", final=True, drop_device=True)
-    except requests.Timeout:
+    except TimeoutError:
         return Outcome(ok=False, error="push-timeout")
-    except (OSError, requests.ConnectionError):
+    except (OSError, http.client.HTTPException):
         return Outcome(ok=False, error="push-unreachable")
     except Exception:  # noqa: BLE001 - anything else is retried with backoff
         return Outcome(ok=False, error="push-error")

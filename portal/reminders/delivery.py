@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from portal import push
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import channels, texts
 from portal.reminders.channels import EMAIL, INBOX, PUSH, Job, Outcome
@@ -458,6 +459,7 @@ class Sender:
             if self.pool is not None:
                 self.pool.shutdown(wait=True)
                 self.pool = None
+                push.close_connections()
 
 
 def drain(

@@ -1,0 +1,170 @@
+"""The push message on the wire (issue 13, point 1): our own RFC 8291 encryption checked against
+the RFC's worked example and decrypted by http_ece (an independent implementation), and the kept
+connections to a push service: reused, replaced when the server dropped one, never a request
+sent twice."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from portal import push
+from tests.portal.test_reminder_channels import Browser
+
+# RFC 8291, section 5 and Appendix A: every value below is quoted from the RFC.
+RFC_PLAINTEXT = b"When I grow up, I want to be a watermelon"
+RFC_AS_PRIVATE = "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw"
+RFC_UA_PRIVATE = "q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94"
+RFC_UA_PUBLIC = "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4"
+RFC_AUTH = "BTBZMqHH6r4Tts7J_aSIgg"
+RFC_SALT = "DGv6ra1nlYgDCS1FRnbzlw"
+RFC_BODY = (
+    "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27ml"
+    "mlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPT"
+    "pK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
+)
+
+
+def private_key(value: str) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(int.from_bytes(push.b64u_decode(value), "big"), ec.SECP256R1())
+
+
+def test_encryption_matches_the_rfc_8291_example_byte_for_byte():
+    body = push.encrypt(
+        RFC_PLAINTEXT,
+        push.b64u_decode(RFC_UA_PUBLIC),
+        push.b64u_decode(RFC_AUTH),
+        salt=push.b64u_decode(RFC_SALT),
+        server_key=private_key(RFC_AS_PRIVATE),
+    )
+    assert push.b64u(body) == RFC_BODY
+    # And the RFC's user agent reads it back with its own key (http_ece, not our code).
+    plain = http_ece.decrypt(
+        body,
+        private_key=private_key(RFC_UA_PRIVATE),
+        auth_secret=push.b64u_decode(RFC_AUTH),
+        version="aes128gcm",
+    )
+    assert plain == RFC_PLAINTEXT
+
+
+def test_every_message_has_its_own_key_and_salt():
+    browser = Browser()
+    first, second = (push.encrypt(b"same", push.b64u_decode(browser.p256dh), browser.auth) for _ in range(2))
+    assert first[:16] != second[:16]  # salt
+    assert first[21:86] != second[21:86]  # the server's one-time public key
+    for body in (first, second):
+        assert (
+            http_ece.decrypt(
+                body, private_key=browser.private_key, auth_secret=browser.auth, version="aes128gcm"
+            )
+            == b"same"
+        )
+
+
+def test_a_payload_longer_than_one_record_is_refused():
+    browser = Browser()
+    with pytest.raises(ValueError):
+        push.encrypt(b"x" * (push.MAX_PAYLOAD + 1), push.b64u_decode(browser.p256dh), browser.auth)
+
+
+class KeptAliveService:
+    """An HTTP/1.1 push service that keeps connections open and notes which connection each
+    request came on; ``drop_after`` makes it close a connection silently after that many
+    requests (as servers drop idle connections), without saying so in the response."""
+
+    def __init__(self, drop_after: int = 0) -> None:
+        self.requests: list[tuple[int, str]] = []
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                self.rfile.read(int(self.headers["Content-Length"]))
+                service.requests.append((self.client_address[1], self.path))
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                on_this = sum(1 for port, _path in service.requests if port == self.client_address[1])
+                if drop_after and on_this >= drop_after:
+                    self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def vapid(settings):
+    settings.VAPID_PRIVATE_KEY = push.b64u(
+        ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+    )
+    settings.PUSH_ALLOW_INSECURE_ENDPOINTS = True
+
+
+def send(service: KeptAliveService, path: str) -> int:
+    browser = Browser()
+    return push.send_push(
+        endpoint=service.url + path, p256dh=browser.p256dh, auth=push.b64u(browser.auth), payload={"tag": "t"}
+    )
+
+
+def in_a_new_thread(function) -> None:
+    """Each thread keeps its own connections: a fresh thread starts with none."""
+    failures = []
+
+    def run():
+        try:
+            function()
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    push.close_connections()
+    assert not failures, failures
+
+
+def test_one_connection_carries_many_pushes(vapid):
+    service = KeptAliveService()
+    try:
+        in_a_new_thread(lambda: [send(service, f"/push/{n}") for n in range(5)])
+    finally:
+        service.close()
+    assert [path for _port, path in service.requests] == [f"/push/{n}" for n in range(5)]
+    assert len({port for port, _path in service.requests}) == 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_and_nothing_is_sent_twice(vapid):
+    service = KeptAliveService(drop_after=2)
+
+    def five():
+        assert [send(service, f"/push/{n}") for n in range(5)] == [201] * 5
+
+    try:
+        in_a_new_thread(five)
+    finally:
+        service.close()
+    assert [path for _port, path in service.requests] == [f"/push/{n}" for n in range(5)]
+    assert len({port for port, _path in service.requests}) == 3
+
+
+def test_a_request_path_cannot_carry_extra_header_lines(vapid):
+    service = KeptAliveService()
+    try:
+        in_a_new_thread(lambda: send(service, "/push/a b%0D%0AX-Injected: 1"))
+    finally:
+        service.close()
+    assert [path for _port, path in service.requests] == ["/push/a%20b%0D%0AX-Injected:%201"]
