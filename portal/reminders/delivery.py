@@ -18,14 +18,15 @@ Guarantees kept here:
   in the same statement that checks the reminder is still this worker's and still wanted, and
   the slow channels are checked just before they go out;
 - a delivery still retrying when the reminder is too late is missed, not sent late;
-- a send put off because the pool was full (or a wave of new reminders came first) is not an
-  attempt: it is tried like a retry, with the same checks.
+- a send held in memory (the pools were busy, or a wave of new reminders came first) is not an
+  attempt: it stays claimed by this worker, and goes out only after the same checks; a worker that
+  stops releases what it held, and one that dies leaves it to the next when its lease expires.
 """
 
 import logging
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,8 +49,12 @@ logger = logging.getLogger(__name__)
 type Clock = Callable[[], datetime]
 
 
-# How long the slow sends of a batch wait when the pool's queue is full (not an attempt).
+# How long the slow sends of a batch wait when too many are held in memory (not an attempt).
 PUT_OFF = timedelta(seconds=2)
+# While sends are held, how long a claim that found no new reminder waits before the next.
+CLAIM_PAUSE = 0.5
+# Outcomes are written in groups while they arrive quickly (``drain``).
+GATHER, GATHER_GAP = 0.05, 0.005
 
 
 def backoff(attempts: int) -> timedelta:
@@ -137,10 +142,9 @@ def send_due_reminders(*, now: datetime | None = None, limit: int | None = None)
     return done
 
 
-def prepare(batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> Prepared:
+def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
     """Sort the batch out: what is cancelled, what is too late, and what goes out now on which
-    channel, with each distinct text rendered once. ``hold``: new email and push deliveries are
-    made put off (the inbox wave of a morning rush), so only the inbox copies go out now."""
+    channel, with each distinct text rendered once."""
     prepared = Prepared()
     active: list[Reminder] = []
     late: list[int] = []
@@ -169,17 +173,12 @@ def prepare(batch: Batch, now: datetime, done: Counter[str], *, hold: bool = Fal
         devices[user_id].append(str(subscription_code))
     known = {code for codes in devices.values() for code in codes}
     wanted = {r.pk: set(channels.wanted_channels(r.recipient, devices[r.recipient_id])) for r in active}
-    later = now + PUT_OFF if hold else now
     new = [
-        Delivery(
-            reminder_id=pk, channel=channel, device=device, next_attempt_at=now if channel == INBOX else later
-        )
+        Delivery(reminder_id=pk, channel=channel, device=device, next_attempt_at=now)
         for pk, pairs in wanted.items()
         for channel, device in pairs
     ]
     Delivery.objects.bulk_create(new, ignore_conflicts=True)
-    if hold:
-        done["put_off"] += sum(d.channel != INBOX for d in new)
     skipped: defaultdict[str, list[int]] = defaultdict(list)
     due_now: list[tuple[int, int, str, str, int]] = []
     pending = Delivery.objects.filter(reminder_id__in=wanted, status=Delivery.Status.PENDING)
@@ -284,14 +283,7 @@ def deliver(batch: Batch, prepared: Prepared, clock: Clock, done: Counter[str]) 
     deliver_inbox(batch, prepared, clock, done)
     if not prepared.slow:
         return []
-    ours = set(
-        Reminder.objects.filter(
-            pk__in={d.reminder_id for d in prepared.slow},
-            claim_token=batch.token,
-            status=Reminder.Status.PENDING,
-            withdrawn_at__isnull=True,
-        ).values_list("pk", flat=True)
-    )
+    ours = still_ours(batch, {d.reminder_id for d in prepared.slow})
     return [d for d in prepared.slow if d.reminder_id in ours]
 
 
@@ -313,7 +305,7 @@ def still_wanted(batch: Batch) -> Q:
 
 @dataclass
 class InFlight:
-    """A batch whose slow sends are still running; finished when the last outcome is in."""
+    """A batch whose slow sends are held or running; finished when the last outcome is in."""
 
     batch: Batch
     prepared: Prepared
@@ -321,93 +313,163 @@ class InFlight:
 
 
 class Sender:
-    """The worker's pass, as a pipeline: claim a batch, deliver its inbox copies at once, hand
-    its emails and pushes to a bounded thread pool, and go on claiming while they run. Outcomes
-    come back through a queue and are written by this (the worker's own) thread, which alone
-    touches the database; a batch is finished when its last outcome is in.
+    """The worker's pass, as a pipeline: claim a batch, deliver its inbox copies at once, keep
+    its emails and pushes in memory (still claimed, the lease renewed) and hand them to bounded
+    thread pools as room opens, and go on claiming while they run. Outcomes come back through a
+    queue and are written by this (the worker's own) thread, which alone touches the database;
+    a batch is finished when its last outcome is in.
 
-    The pool is bounded (``threads``), and so is the queue in front of it (``capacity`` sends):
-    when it is full, the slow sends of a new batch are put off for a moment (a retry that is not
-    an attempt), so a slow push service never holds back the inbox copies of other reminders."""
+    The pools are bounded (``threads`` for email, ``push_threads`` for push), and so is the
+    queue in front of them (``capacity`` sends). While whole batches of new reminders keep
+    coming (a morning rush), their inbox copies go out first and no slow send starts (they cost
+    this process's time too). A held send is checked once more (still this worker's, not
+    withdrawn) just before it goes to a pool; it is never claimed or prepared again, so a push
+    costs little more than its encryption and its request. Beyond ``held`` sends in memory, the
+    slow sends of a new batch are put off in the database instead (a retry that is not an
+    attempt)."""
 
     def __init__(
-        self, *, clock: Clock | None = None, threads: int | None = None, capacity: int | None = None
+        self,
+        *,
+        clock: Clock | None = None,
+        threads: int | None = None,
+        push_threads: int | None = None,
+        capacity: int | None = None,
+        held: int | None = None,
     ):
         # timezone.now looked up at each call (tests fix the clock by replacing it).
         self.clock: Clock = clock or (lambda: timezone.now())
         self.threads = threads or settings.REMINDER_THREADS
+        self.push_threads = push_threads or settings.REMINDER_PUSH_THREADS
         # None: no bound (one pass, as tests and --once run it: everything is tried now).
         self.capacity = capacity
+        self.held = settings.REMINDER_HELD_SENDS if held is None else held
         self.pool: ThreadPoolExecutor | None = None
+        self.push_pool: ThreadPoolExecutor | None = None
         self.arrived: SimpleQueue[tuple[int, Outcome]] = SimpleQueue()
         self.flights: dict[uuid.UUID, InFlight] = {}
+        # Slow sends of claimed reminders, waiting for room in a pool.
+        self.backlog: deque[tuple[uuid.UUID, Delivery]] = deque()
         self.owner: dict[int, uuid.UUID] = {}
         self.futures: list[Future[None]] = []
         self.renewed = time.monotonic()
+        # While sends are waiting, a claim that found nothing new is not repeated at once.
+        self.quiet_until = 0.0
 
     def room(self) -> int | None:
         return None if self.capacity is None else max(0, self.capacity - len(self.owner))
 
     def step(self, *, limit: int | None = None) -> Counter[str]:
-        """Take in what arrived, claim and start one batch, renew leases. Returns counts as
-        ``send_due_reminders`` does."""
+        """Take in what arrived, claim and start one batch, start held sends, renew leases.
+        Returns counts as ``send_due_reminders`` does."""
         done: Counter[str] = Counter()
         self.collect(done)
         limit = limit or settings.REMINDER_BATCH_SIZE
         now = self.clock()
-        room = self.room()
-        if room is None or room >= limit:
-            batch = claim_due(now, limit=limit)
-        else:
-            # Full: only reminders not tried yet, for their inbox copies; their slow sends wait.
-            batch = claim_due(now, limit=limit, fresh_only=True)
-            if not batch.reminders and room:
-                batch = claim_due(now, limit=room)
+        batch = self.claim(now, limit)
         done["claimed"] += len(batch.reminders)
+        # A full batch of new reminders means more are waiting: their inbox copies come
+        # first, and the slow sends (which cost this process's time too) wait until the wave
+        # is through. Reminders tried before are never held back this way.
+        wave = (
+            self.capacity is not None
+            and len(batch.reminders) == limit
+            and all(r.next_attempt_at <= r.due_at for r in batch.reminders)
+        )
         if batch.reminders:
-            # A full batch of new reminders means more are waiting: their inbox copies come
-            # first, and the slow sends (which cost this process's time too) wait until the
-            # wave is through. Reminders tried before are never held back this way.
-            wave = len(batch.reminders) == limit and all(
-                r.next_attempt_at <= r.due_at for r in batch.reminders
-            )
-            self.start(batch, now, done, hold=room is not None and wave)
-        elif self.flights:
-            # Nothing to claim: wait a little for outcomes instead of spinning.
-            self.collect(done, wait=0.2)
+            held = self.start(batch, now, done)
+            if wave:
+                done["put_off"] += held
+        started = 0 if wave else self.feed(done)
+        if not batch.reminders and not started and self.flights:
+            # Nothing to claim or start: wait a little for outcomes instead of spinning, and
+            # take them in groups (one update each) while they come quickly.
+            self.collect(done, wait=0.2, want=room_step(self.capacity))
         self.renew()
         return done
 
-    def start(self, batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> None:
+    def claim(self, now: datetime, limit: int) -> Batch:
+        """Anything due while few sends are held, only new reminders (for their inbox copies)
+        while many are. While sends are under way, a claim that found nothing is not repeated
+        at once: each claim is a query, and outcomes arrive every millisecond."""
+        if self.capacity is None:
+            return claim_due(now, limit=limit)
+        if self.flights and time.monotonic() < self.quiet_until:
+            return Batch(token=uuid.uuid4(), reminders=[])
+        batch = claim_due(now, limit=limit, fresh_only=len(self.backlog) >= limit)
+        if not batch.reminders:
+            self.quiet_until = time.monotonic() + CLAIM_PAUSE
+        return batch
+
+    def start(self, batch: Batch, now: datetime, done: Counter[str]) -> int:
+        """Prepare the batch and deliver its inbox copies; hold its slow sends. Returns how
+        many were held."""
         # prepare and deliver are looked up at call time: tests wrap them.
-        prepared = prepare(batch, now, done, hold=hold)
+        prepared = prepare(batch, now, done)
         done["error"] += len(batch.broken)
         slow = deliver(batch, prepared, self.clock, done)
-        room = 0 if hold else self.room()
-        if room is not None and len(slow) > room:
-            slow, later = slow[:room], slow[room:]
-            Delivery.objects.filter(pk__in=[d.pk for d in later], status=Delivery.Status.PENDING).update(
-                next_attempt_at=now + PUT_OFF
-            )
-            done["put_off"] += len(later)
-        sends = jobs_for(prepared, slow)
-        if not sends:
+        if self.capacity is not None:
+            space = max(0, self.held - len(self.backlog))
+            if len(slow) > space:
+                slow, later = slow[:space], slow[space:]
+                Delivery.objects.filter(pk__in=[d.pk for d in later], status=Delivery.Status.PENDING).update(
+                    next_attempt_at=now + PUT_OFF
+                )
+                done["put_off"] += len(later)
+        if not slow:
             finish(batch, self.clock(), done)
-            return
+            return 0
+        self.flights[batch.token] = InFlight(batch, prepared, {d.pk for d in slow})
+        self.backlog.extend((batch.token, d) for d in slow)
+        return len(slow)
+
+    def feed(self, done: Counter[str]) -> int:
+        """Start held sends, as many as there is room for, each checked once more just before
+        it goes out. Returns how many started."""
+        room = self.room()
+        take = len(self.backlog) if room is None else min(room, len(self.backlog))
+        # A few at a time would cost a check per few sends: wait for a little more room.
+        if not take or (room is not None and take < min(len(self.backlog), max(1, room_step(self.capacity)))):
+            return 0
+        picked: defaultdict[uuid.UUID, list[Delivery]] = defaultdict(list)
+        for _ in range(take):
+            token, delivery = self.backlog.popleft()
+            picked[token].append(delivery)
+        started = 0
+        for token, deliveries in picked.items():
+            flight = self.flights[token]
+            ours = still_ours(flight.batch, {d.reminder_id for d in deliveries})
+            sends = jobs_for(flight.prepared, [d for d in deliveries if d.reminder_id in ours])
+            going = {d for ids, _job in sends for d in ids}
+            # Not going (withdrawn, or the device removed a moment ago): they wait, and the
+            # reminder's finish decides (cancelled, or tried again and then skipped).
+            flight.waiting.difference_update(d.pk for d in deliveries if d.pk not in going)
+            for ids, job in sends:
+                for d in ids:
+                    self.owner[d] = token
+                self.futures.append(
+                    self.pool_for(flight.prepared.deliveries[ids[0]].channel).submit(job, self.arrived.put)
+                )
+            started += len(going)
+            if not flight.waiting:
+                del self.flights[token]
+                finish(flight.batch, self.clock(), done)
+        return started
+
+    def pool_for(self, channel: str) -> ThreadPoolExecutor:
+        if channel == PUSH:
+            if self.push_pool is None:
+                self.push_pool = ThreadPoolExecutor(max_workers=self.push_threads, thread_name_prefix="push")
+            return self.push_pool
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="send")
-        flight = InFlight(batch, prepared, set())
-        for ids, job in sends:
-            flight.waiting.update(ids)
-            for d in ids:
-                self.owner[d] = batch.token
-            self.futures.append(self.pool.submit(job, self.arrived.put))
-        self.flights[batch.token] = flight
+        return self.pool
 
-    def collect(self, done: Counter[str], *, wait: float | None = None) -> None:
-        """Write the outcomes that arrived (waiting up to ``wait`` seconds for the first), and
-        finish the batches that have all of theirs."""
-        outcomes = drain(self.arrived, wait_for=wait)
+    def collect(self, done: Counter[str], *, wait: float | None = None, want: int = 1) -> None:
+        """Write the outcomes that arrived (waiting up to ``wait`` seconds for the first, then
+        for up to ``want`` while they keep coming), and finish the batches that have all of
+        theirs."""
+        outcomes = drain(self.arrived, wait_for=wait, want=want)
         if not outcomes:
             self.reap()
             return
@@ -433,8 +495,8 @@ class Sender:
         self.futures = still
 
     def renew(self, *, force: bool = False) -> None:
-        """Keep the claims of batches still sending, even while one send hangs: no second worker
-        takes them over."""
+        """Keep the claims of batches still holding or sending, even while one send hangs: no
+        second worker takes them over."""
         renew_every = settings.REMINDER_LEASE_SECONDS / 3
         if not self.flights or (not force and time.monotonic() - self.renewed < renew_every):
             return
@@ -443,9 +505,24 @@ class Sender:
             claimed_until=lease_end(self.clock())
         )
 
+    def release(self, done: Counter[str]) -> None:
+        """Give up the held sends that have not started (a stop): their reminders are released
+        for the next worker, which sends them (they were never attempted)."""
+        while self.backlog:
+            token, delivery = self.backlog.popleft()
+            flight = self.flights.get(token)
+            if flight is None:
+                continue
+            flight.waiting.discard(delivery.pk)
+            if not flight.waiting:
+                del self.flights[token]
+                finish(flight.batch, self.clock(), done)
+
     def drain(self) -> Counter[str]:
-        """Wait for every send in flight and finish its batch (before a clean stop)."""
+        """Release what is held, wait for every send in flight and finish its batch (before a
+        clean stop)."""
         done: Counter[str] = Counter()
+        self.release(done)
         wait = min(1.0, settings.REMINDER_LEASE_SECONDS / 3)
         while self.flights:
             self.collect(done, wait=wait)
@@ -456,20 +533,47 @@ class Sender:
         try:
             return self.drain()
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True)
-                self.pool = None
-                push.close_connections()
+            self.shutdown()
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        for pool in (self.pool, self.push_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=cancel)
+        self.pool = self.push_pool = None
+        push.close_connections()
+
+
+def room_step(capacity: int | None) -> int:
+    """The room worth a check of held sends: a quarter of the queue."""
+    return 1 if capacity is None else capacity // 4
+
+
+def still_ours(batch: Batch, reminder_ids: set[int]) -> set[int]:
+    """The reminders of these that this worker still holds and nobody withdrew."""
+    return set(
+        Reminder.objects.filter(
+            pk__in=reminder_ids,
+            claim_token=batch.token,
+            status=Reminder.Status.PENDING,
+            withdrawn_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
 
 
 def drain(
-    arrived: "SimpleQueue[tuple[int, Outcome]]", *, wait_for: float | None
+    arrived: "SimpleQueue[tuple[int, Outcome]]", *, wait_for: float | None, want: int = 1
 ) -> list[tuple[int, Outcome]]:
-    """Everything in the queue; first waits up to ``wait_for`` seconds for something to arrive."""
+    """Everything in the queue; first waits up to ``wait_for`` seconds for something to arrive,
+    then for up to ``want`` outcomes as long as each follows the last within GATHER_GAP (at most
+    GATHER seconds): a sent push written a few milliseconds later costs a repeat only if the
+    worker dies in between."""
     found: list[tuple[int, Outcome]] = []
     try:
         if wait_for is not None:
             found.append(arrived.get(timeout=wait_for))
+            until = time.monotonic() + GATHER
+            while len(found) < want and time.monotonic() < until:
+                found.append(arrived.get(timeout=GATHER_GAP))
         while True:
             found.append(arrived.get_nowait())
     except Empty:

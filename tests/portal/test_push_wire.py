@@ -3,6 +3,8 @@ the RFC's worked example and decrypted by http_ece (an independent implementatio
 connections to a push service: reused, replaced when the server dropped one, never a request
 sent twice."""
 
+import http.client
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -168,3 +170,47 @@ def test_a_request_path_cannot_carry_extra_header_lines(vapid):
     finally:
         service.close()
     assert [path for _port, path in service.requests] == ["/push/a%20b%0D%0AX-Injected:%201"]
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "keep"),
+    [
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 201, True),
+        (b"HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 5\r\n\r\nhello", 201, True),
+        (
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+            201,
+            True,
+        ),
+        (b"HTTP/1.1 410 Gone\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 410, False),
+        (b"HTTP/1.1 429 Too Many\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 429, False),
+        (b"HTTP/1.0 201 Created\r\n\r\n", 201, False),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 204, True),
+    ],
+)
+def test_the_answer_of_a_push_service_is_read_to_its_end_or_the_connection_dropped(response, status, keep):
+    ours, theirs = socket.socketpair()
+    ours.settimeout(5)
+    with ours, theirs:
+        # In two pieces, as a network may deliver it.
+        theirs.sendall(response[:20])
+        sender = threading.Timer(0.05, theirs.sendall, [response[20:]])
+        sender.start()
+        assert push.read_response(ours) == (status, keep)
+        sender.join()
+        if keep:
+            # Nothing of this answer is left to be taken for the next one's.
+            ours.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                ours.recv(1)
+
+
+@pytest.mark.parametrize("response", [b"", b"garbage\r\n\r\n", b"HTTP/1.1 2x1 What\r\n\r\n"])
+def test_a_broken_answer_is_an_error(response):
+    ours, theirs = socket.socketpair()
+    ours.settimeout(5)
+    with ours, theirs:
+        theirs.sendall(response)
+        theirs.shutdown(socket.SHUT_WR)
+        with pytest.raises(http.client.HTTPException):
+            push.read_response(ours)

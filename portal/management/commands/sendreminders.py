@@ -37,7 +37,9 @@ class Command(BaseCommand):
             self.stdout.write("sendreminders: started")
         # One sender for the whole run: its thread pool sends emails and pushes while the
         # next batches are claimed (a one-pass run tries every send of its batch now).
-        sender = Sender(capacity=None if once else settings.REMINDER_THREADS * 4)
+        sender = Sender(
+            capacity=None if once else 2 * (settings.REMINDER_THREADS + settings.REMINDER_PUSH_THREADS)
+        )
         while True:
             try:
                 # Emails first: a sign-in code someone is waiting for must not queue behind a
@@ -87,8 +89,7 @@ class Command(BaseCommand):
     def restart(self, sender: Sender) -> Sender:
         """After a database error: drop the batches in hand (their claims expire and are retried;
         sends already made are not recorded, so at most those repeat) and start afresh."""
-        if sender.pool is not None:
-            sender.pool.shutdown(wait=True, cancel_futures=True)
+        sender.shutdown(cancel=True)
         return Sender(capacity=sender.capacity)
 
     def stop(self, signum: int, frame: Any) -> None:
