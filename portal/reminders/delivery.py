@@ -436,13 +436,18 @@ class Sender:
             token, delivery = self.backlog.popleft()
             picked[token].append(delivery)
         started = 0
+        now = self.clock()
         for token, deliveries in picked.items():
             flight = self.flights[token]
-            ours = still_ours(flight.batch, {d.reminder_id for d in deliveries})
-            sends = jobs_for(flight.prepared, [d for d in deliveries if d.reminder_id in ours])
+            # Held past the lateness window (a push service slow for a long time): never sent
+            # late; the reminder's next try marks it missed.
+            due = flight.prepared.due
+            in_time = [d for d in deliveries if now - due[d.reminder_id] <= max_lateness()]
+            ours = still_ours(flight.batch, {d.reminder_id for d in in_time}) if in_time else set()
+            sends = jobs_for(flight.prepared, [d for d in in_time if d.reminder_id in ours])
             going = {d for ids, _job in sends for d in ids}
-            # Not going (withdrawn, or the device removed a moment ago): they wait, and the
-            # reminder's finish decides (cancelled, or tried again and then skipped).
+            # Not going (too late, withdrawn, or the device removed a moment ago): they wait,
+            # and the reminder's finish decides (cancelled, missed, or tried again and skipped).
             flight.waiting.difference_update(d.pk for d in deliveries if d.pk not in going)
             for ids, job in sends:
                 for d in ids:
