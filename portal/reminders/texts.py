@@ -9,6 +9,7 @@ each distinct key once per batch.
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -189,12 +190,28 @@ def reminder_url(reminder: Reminder) -> str:
 def rendered(reminder: Reminder, body: str, language: str) -> Rendered:
     """Title, preview and body in ``language``. Previews are discreet unless the patient turned
     discreet mode off."""
-    with translation.override(language):
-        if reminder.patient.discreet:
-            title, preview = str(DISCREET_TITLE), str(DISCREET_BODY)
-        else:
-            title, preview = reminder_title(reminder), body.split("\n", 1)[0]
+    if reminder.patient.discreet:
+        title, preview = discreet_words(language)
+    else:
+        title, preview = (
+            title_words(language, reminder.rule, visit_is_today(reminder)),
+            body.split("\n", 1)[0],
+        )
     return Rendered(title=title, preview=preview, body=body, url=reminder_url(reminder))
+
+
+# Titles and previews are the same for many reminders, so a morning rush translates each once:
+# switching languages per reminder cost more than the rest of its push's preparation.
+@cache
+def discreet_words(language: str) -> tuple[str, str]:
+    with translation.override(language):
+        return str(DISCREET_TITLE), str(DISCREET_BODY)
+
+
+@cache
+def title_words(language: str, rule: str, visit_today: bool) -> str:
+    with translation.override(language):
+        return str(VISIT_TODAY_TITLE) if visit_today else str(RULE_TITLES[Rule(rule)])
 
 
 def render_reminder(reminder: Reminder, dressing_days: int = planning.MIN_DRESSING_DAYS) -> Rendered:
