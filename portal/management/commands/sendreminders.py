@@ -35,7 +35,7 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
             self.stdout.write("sendreminders: started")
-        # One sender for the whole run: its thread pool sends emails and pushes while the
+        # One sender for the whole run: its thread pools send emails and pushes while the
         # next batches are claimed (a one-pass run tries every send of its batch now).
         sender = Sender(
             capacity=None if once else 2 * (settings.REMINDER_THREADS + settings.REMINDER_PUSH_THREADS)
