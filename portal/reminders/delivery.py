@@ -142,9 +142,10 @@ def send_due_reminders(*, now: datetime | None = None, limit: int | None = None)
     return done
 
 
-def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
+def prepare(batch: Batch, now: datetime, done: Counter[str], *, render: bool = True) -> Prepared:
     """Sort the batch out: what is cancelled, what is too late, and what goes out now on which
-    channel, with each distinct text rendered once."""
+    channel, with each distinct text rendered once. ``render=False``: the texts of the slow
+    sends are rendered later, when they go out (a rush's inbox wave does not wait for them)."""
     prepared = Prepared()
     active: list[Reminder] = []
     late: list[int] = []
@@ -198,7 +199,8 @@ def prepare(batch: Batch, now: datetime, done: Counter[str]) -> Prepared:
     prepared.by_id = {r.pk: r for r in active}
     prepared.due = {r.pk: r.due_at for r in active}
     slow = {reminder_id for _pk, reminder_id, channel, _d, _a in due_now if channel != INBOX}
-    render_texts([prepared.by_id[pk] for pk in slow], batch, prepared)
+    if render:
+        render_texts([prepared.by_id[pk] for pk in slow], batch, prepared)
     for pk, reminder_id, channel, device, attempts in due_now:
         if reminder_id in batch.broken:
             continue
@@ -310,6 +312,8 @@ class InFlight:
     batch: Batch
     prepared: Prepared
     waiting: set[int]
+    # False while the texts of its slow sends wait to be rendered (held in a wave).
+    rendered: bool = True
 
 
 class Sender:
@@ -377,7 +381,7 @@ class Sender:
             and all(r.next_attempt_at <= r.due_at for r in batch.reminders)
         )
         if batch.reminders:
-            held = self.start(batch, now, done)
+            held = self.start(batch, now, done, hold=wave)
             if wave:
                 done["put_off"] += held
         started = 0 if wave else self.feed(done)
@@ -401,11 +405,11 @@ class Sender:
             self.quiet_until = time.monotonic() + CLAIM_PAUSE
         return batch
 
-    def start(self, batch: Batch, now: datetime, done: Counter[str]) -> int:
-        """Prepare the batch and deliver its inbox copies; hold its slow sends. Returns how
-        many were held."""
+    def start(self, batch: Batch, now: datetime, done: Counter[str], *, hold: bool = False) -> int:
+        """Prepare the batch and deliver its inbox copies; hold its slow sends (``hold``: in
+        an inbox wave, rendered only when they go out). Returns how many were held."""
         # prepare and deliver are looked up at call time: tests wrap them.
-        prepared = prepare(batch, now, done)
+        prepared = prepare(batch, now, done, render=not hold)
         done["error"] += len(batch.broken)
         slow = deliver(batch, prepared, self.clock, done)
         if self.capacity is not None:
@@ -419,7 +423,7 @@ class Sender:
         if not slow:
             finish(batch, self.clock(), done)
             return 0
-        self.flights[batch.token] = InFlight(batch, prepared, {d.pk for d in slow})
+        self.flights[batch.token] = InFlight(batch, prepared, {d.pk for d in slow}, rendered=not hold)
         self.backlog.extend((batch.token, d) for d in slow)
         return len(slow)
 
@@ -439,15 +443,27 @@ class Sender:
         now = self.clock()
         for token, deliveries in picked.items():
             flight = self.flights[token]
+            if not flight.rendered:
+                # Each distinct text of the batch once, as prepare would have. A reminder whose
+                # text fails keeps its claim and is tried again (its inbox copy is out).
+                flight.rendered = True
+                slow = {d.reminder_id for d in flight.prepared.slow}
+                render_texts([flight.prepared.by_id[pk] for pk in slow], flight.batch, flight.prepared)
+                done["error"] += len(flight.batch.broken)
+            broken = flight.batch.broken
             # Held past the lateness window (a push service slow for a long time): never sent
             # late; the reminder's next try marks it missed.
             due = flight.prepared.due
-            in_time = [d for d in deliveries if now - due[d.reminder_id] <= max_lateness()]
+            in_time = [
+                d
+                for d in deliveries
+                if d.reminder_id not in broken and now - due[d.reminder_id] <= max_lateness()
+            ]
             ours = still_ours(flight.batch, {d.reminder_id for d in in_time}) if in_time else set()
             sends = jobs_for(flight.prepared, [d for d in in_time if d.reminder_id in ours])
             going = {d for ids, _job in sends for d in ids}
-            # Not going (too late, withdrawn, or the device removed a moment ago): they wait,
-            # and the reminder's finish decides (cancelled, missed, or tried again and skipped).
+            # Not going (too late, withdrawn, broken, or the device removed a moment ago): they
+            # wait, and the reminder's finish decides (cancelled, missed, or tried again).
             flight.waiting.difference_update(d.pk for d in deliveries if d.pk not in going)
             for ids, job in sends:
                 for d in ids:

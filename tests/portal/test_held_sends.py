@@ -115,3 +115,28 @@ def test_a_push_held_past_the_lateness_window_is_missed_not_sent(push_service, r
     assert set(Reminder.objects.values_list("status", flat=True)) == {Reminder.Status.SENT}
     pushes = Delivery.objects.filter(channel="push")
     assert set(pushes.values_list("status", "error")) == {(Delivery.Status.MISSED, "too-late")}
+
+
+def test_a_wave_renders_the_texts_of_its_pushes_when_they_go_out(push_service, rush, caplog):
+    """The inbox wave does not wait for push texts; a reminder whose text then fails gets no
+    push and keeps its claim (tried again), and the others go out."""
+    broken = Reminder.objects.order_by("pk").first()
+    Reminder.objects.filter(pk=broken.pk).update(rule="no_such_rule")
+    now = [DUE]
+    sender = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    first = sender.step(limit=10)
+    assert (first["delivered"], first["put_off"], first["error"]) == (10, 10, 0)
+    errors = 0
+    for _ in range(50):
+        if len(push_service.received) == 9 and not sender.flights:
+            break
+        errors += sender.step(limit=10)["error"]
+    sender.close()
+    assert errors == 1
+    assert f"Reminder {broken.pk} could not be prepared: TemplateDoesNotExist" in caplog.text
+    others = Reminder.objects.exclude(pk=broken.pk)
+    assert pushed_tags(push_service, rush) == sorted(r.code.hex for r in others)
+    assert set(others.values_list("status", flat=True)) == {Reminder.Status.SENT}
+    broken.refresh_from_db()
+    assert broken.status == Reminder.Status.PENDING and broken.claimed_until is not None
+    assert broken.deliveries.get(channel="push").attempts == 0
