@@ -214,3 +214,69 @@ def test_a_broken_answer_is_an_error(response):
         theirs.shutdown(socket.SHUT_WR)
         with pytest.raises(http.client.HTTPException):
             push.read_response(ours)
+
+
+@pytest.fixture
+def tls_service(tmp_path, monkeypatch):
+    """A KeptAliveService behind TLS with a certificate for "localhost", which the sender's
+    TLS context is made to trust (and only it)."""
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    service = KeptAliveService()
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert_path, key_path)
+    service.server.socket = server_side.wrap_socket(service.server.socket, server_side=True)
+    service.url = service.url.replace("http://127.0.0.1", "https://localhost")
+    trusting = ssl.create_default_context(cafile=str(cert_path))
+    monkeypatch.setattr(push, "tls_context", lambda: trusting)
+    yield service
+    service.close()
+
+
+def test_a_push_goes_over_tls_checked_against_the_services_name(vapid, tls_service):
+    in_a_new_thread(lambda: [send(tls_service, f"/push/{n}") for n in range(3)])
+    assert [path for _port, path in tls_service.requests] == ["/push/0", "/push/1", "/push/2"]
+    assert len({port for port, _path in tls_service.requests}) == 1
+
+
+def test_a_certificate_for_another_name_is_refused(vapid, tls_service):
+    import ssl
+
+    wrong = tls_service.url.replace("https://localhost", "https://127.0.0.1")
+
+    def attempt():
+        browser = Browser()
+        with pytest.raises(ssl.SSLCertVerificationError):
+            push.send_push(
+                endpoint=wrong + "/push/x", p256dh=browser.p256dh, auth=push.b64u(browser.auth), payload={}
+            )
+
+    in_a_new_thread(attempt)
+    assert tls_service.requests == []
