@@ -148,6 +148,7 @@ def start_gunicorn(env: dict[str, str], *, workers: int = 2, port: int = WEB_POR
     if not port_is_free(port):
         raise SystemExit(f"Port {port} is busy: stop what runs there first")
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+    RESULTS.mkdir(parents=True, exist_ok=True)
     log = open(RESULTS / "gunicorn.log", "a")  # noqa: SIM115 - lives as long as the server
     proc = subprocess.Popen(
         [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", "portal.wsgi"],

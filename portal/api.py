@@ -19,12 +19,14 @@ from portal import caregivers, push, pwa, services
 from portal.models import Reminder
 from portal.queries import (
     access_reminder,
+    count_inbox_for,
     list_assigned_module_slugs_for,
     list_followed_clinics_for,
     list_inbox_for,
     list_push_subscriptions_for,
 )
 from portal.reminders import reminder_title
+from portal.sqlonce import Counted
 
 # Why an endpoint is refused, in words (codes from push.BlockedAddress).
 ENDPOINT_REFUSALS = {
@@ -237,6 +239,10 @@ class ReminderListApi(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Reminder]:
         return list_inbox_for(self.request.user)
+
+    def paginate_queryset(self, queryset: QuerySet[Reminder]) -> list[Reminder] | None:
+        # The inbox's size from SQL built once per process (portal/sqlonce.py).
+        return super().paginate_queryset(Counted(queryset, count_inbox_for(self.request.user)))  # type: ignore[arg-type]
 
 
 class ReminderReadApi(APIView):

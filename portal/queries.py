@@ -12,9 +12,11 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from portal import sqlonce
 from portal.models import (
     Assignment,
     CaregiverLink,
@@ -94,10 +96,18 @@ def list_managed_patients_for(user: AnyUser) -> QuerySet[Patient]:
     return Patient.objects.filter(own | clinic).select_related("clinic")
 
 
+# The scope of access_patient, on every patient page: built once per process (portal/sqlonce.py).
+_READABLE_PATIENTS = sqlonce.Kept(lambda user: list_patients_for(user).values("pk"))
+_MANAGED_PATIENTS = sqlonce.Kept(lambda user: list_managed_patients_for(user).values("pk"))
+
+
 def access_patient(user: AnyUser, code: UUID, *, manage: bool = False) -> Patient:
-    scope = list_managed_patients_for(user) if manage else list_patients_for(user)
+    if not user.is_authenticated:
+        raise Http404
+    # The ORM's own SQL, every value a parameter (portal/sqlonce.py).
+    scope = RawSQL(*(_MANAGED_PATIENTS if manage else _READABLE_PATIENTS).sql(user))  # noqa: S611
     try:
-        return scope.get(code=code)
+        return Patient.objects.select_related("clinic").get(code=code, pk__in=scope)
     except Patient.DoesNotExist:
         raise Http404 from None
 
@@ -186,6 +196,17 @@ def _inbox_rows(user: User) -> QuerySet[Reminder]:
     return Reminder.objects.filter(readable_patients_q(user), recipient=user).filter(Exists(delivered))
 
 
+# The inbox's size, for its pages (Paginator asks the rows for .count()).
+_INBOX = sqlonce.Kept(lambda user: _inbox_rows(user).values("pk"))
+
+
+def count_inbox_for(user: AnyUser) -> int:
+    """list_inbox_for(user).count(), with SQL built once per process."""
+    if not user.is_authenticated:
+        return 0
+    return _INBOX.count(user)
+
+
 def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
     """Reminders delivered to the user's in-app inbox, newest first (index reminder_inbox)."""
     if not user.is_authenticated:
@@ -193,12 +214,20 @@ def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
     return _inbox_rows(user).select_related("patient__clinic", "visit").order_by("-due_at", "-pk")
 
 
+def _unread_rows(user: User) -> QuerySet[Reminder]:
+    return _inbox_rows(user).filter(read_at__isnull=True).values("pk")
+
+
+# On every signed-in page: its SQL is built once per process (portal/sqlonce.py).
+_UNREAD = sqlonce.Kept(_unread_rows)
+
+
 def count_unread_reminders_for(user: AnyUser) -> int:
     """The number on the Reminders link: one query that starts from the reader's own rows
     (no scan over other people's reminders)."""
     if not user.is_authenticated:
         return 0
-    return _inbox_rows(user).filter(read_at__isnull=True).count()
+    return _UNREAD.count(user)
 
 
 def access_reminder(user: AnyUser, code: UUID, *, rules: Iterable[str] | None = None) -> Reminder:

@@ -21,12 +21,14 @@ from portal.queries import (
     access_clinic,
     access_clinic_patient,
     access_reminder,
+    count_inbox_for,
     list_inbox_for,
     reminder_log_for,
 )
 from portal.reminders import clinic_rule_settings, reminder_title, render_guidance
 from portal.reminders.clinics import replanning_under_way
 from portal.reminders.planning import Rule
+from portal.sqlonce import Counted
 
 # The reminders whose page asks whether every site is dry (the dressing log's two answers).
 DRESSING_QUESTION_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
@@ -34,7 +36,8 @@ DRESSING_QUESTION_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
 
 @login_required
 def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    page = Paginator(list_inbox_for(request.user), 30).get_page(request.GET.get("page"))
+    rows = Counted(list_inbox_for(request.user), count_inbox_for(request.user))
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
     for reminder in page:
         reminder.title = reminder_title(caregivers.as_seen_by(request.user, reminder))
     return render(request, "portal/reminder_list.html", {"page": page})

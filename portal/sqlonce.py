@@ -1,0 +1,71 @@
+"""SQL built once per process for the scoped reads that every signed-in page makes.
+
+Django builds a query's SQL afresh on every call. For the reads scoped to a reader (a condition
+over their own patient record, caregiver links and clinics, as subqueries) that costs more CPU
+than the database spends answering them: 3 to 4 ms a query, several a page. A query here is
+built once, through the ORM and the access functions of portal/queries.py, for a stand-in
+reader whose primary key no row has; its SQL and parameters are kept, and each call puts the
+reader's key where the stand-in's was. The SQL is the ORM's own, so the answer is the same
+(tests/test_sqlonce.py compares both for every kind of reader).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import QuerySet
+
+from portal.models import User
+
+# No row has a negative key (keys count up from 1), and no constant of these queries is this.
+STAND_IN_PK = -2_147_483_641
+
+
+class Kept:
+    """One query's SQL, made on first use in this process (per database alias)."""
+
+    def __init__(self, build: Callable[[User], QuerySet[Any]]) -> None:
+        self.build = build
+        self.kept: dict[str, tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
+
+    def sql(self, user: User, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
+        """The SQL and parameters of ``build(user)``."""
+        kept = self.kept.get(using)
+        if kept is None:
+            stand_in = User(pk=STAND_IN_PK)
+            sql, params = self.build(stand_in).query.get_compiler(using).as_sql()
+            slots = tuple(i for i, value in enumerate(params) if value == STAND_IN_PK)
+            if not slots:
+                raise ValueError("The query does not depend on the reader: nothing to keep it by")
+            kept = self.kept[using] = (sql, tuple(params), slots)
+        sql, params, slots = kept
+        values = list(params)
+        for i in slots:
+            values[i] = user.pk
+        return sql, values
+
+    def count(self, user: User, using: str = DEFAULT_DB_ALIAS) -> int:
+        """``build(user).count()``, in one query."""
+        sql, params = self.sql(user, using)
+        with connections[using].cursor() as cursor:
+            # The ORM's own SQL, every value a parameter.
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) kept_count", params)  # noqa: S608
+            return int(cursor.fetchone()[0])
+
+
+class Counted:
+    """Rows to paginate whose number is already known: Django's Paginator (and DRF's, which
+    uses it) ask ``object_list.count()``, and slice it for the page."""
+
+    def __init__(self, rows: QuerySet[Any], count: int) -> None:
+        self.rows = rows
+        self.known = count
+
+    def count(self) -> int:
+        return self.known
+
+    def __len__(self) -> int:
+        return self.known
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.rows[index]

@@ -1,0 +1,152 @@
+"""SQL built once per process (portal/sqlonce.py) answers exactly what the ORM answers, for
+every kind of reader, and never lets one reader's key into another's query."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from portal import queries, sqlonce
+from portal.models import (
+    CaregiverLink,
+    Clinic,
+    Delivery,
+    InjectionVisit,
+    Patient,
+    Reminder,
+    StaffMembership,
+    User,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver(
+    patient: Patient, visit: InjectionVisit, recipient: User, day: date, *, read: bool = False
+) -> Reminder:
+    due = timezone.now() - timedelta(days=(date(2030, 1, 1) - day).days % 30)
+    reminder = Reminder.objects.create(
+        recipient=recipient,
+        patient=patient,
+        visit=visit,
+        rule="dressing_check",
+        day=day,
+        due_at=due,
+        next_attempt_at=due,
+        status=Reminder.Status.SENT,
+        read_at=timezone.now() if read else None,
+    )
+    Delivery.objects.create(reminder=reminder, channel=Delivery.Channel.INBOX, status=Delivery.Status.SENT)
+    return reminder
+
+
+@pytest.fixture
+def world(
+    clinic: Clinic,
+    other_clinic: Clinic,
+    make_patient: Callable[..., Patient],
+    make_visit: Callable[..., InjectionVisit],
+    link_caregiver: Callable[..., CaregiverLink],
+    make_staff: Callable[..., User],
+) -> dict[str, object]:
+    """Two clinics; a patient with reminders of their own and for their caregiver; a patient of
+    the other clinic; a revoked caregiver who still holds old reminders."""
+    north = make_patient(clinic, "north@example.test")
+    south = make_patient(other_clinic, "south@example.test")
+    carer = link_caregiver(north, "carer@example.test").caregiver
+    former = link_caregiver(north, "former@example.test", CaregiverLink.Status.REVOKED).caregiver
+    staff = make_staff(clinic, "staff@example.test")
+    visit = make_visit(north, date(2030, 1, 1))
+    south_visit = make_visit(south, date(2030, 1, 1))
+    for n in range(5):
+        deliver(north, visit, north.user, date(2030, 1, 2 + n), read=n < 2)
+        deliver(north, visit, carer, date(2030, 1, 2 + n), read=n == 0)
+        deliver(north, visit, former, date(2030, 1, 2 + n))
+        deliver(south, south_visit, south.user, date(2030, 1, 2 + n))
+    # Staff of the north clinic who is also a caregiver of the south patient.
+    link_caregiver(south, staff.email)
+    deliver(south, south_visit, staff, date(2030, 1, 9))
+    StaffMembership.objects.filter(user=staff).update(role=StaffMembership.Role.ADMIN)
+    return {
+        "north": north,
+        "south": south,
+        "readers": [north.user, south.user, carer, former, staff],
+    }
+
+
+def test_counts_are_the_orms_for_every_reader(world: dict) -> None:
+    expected_unread = {"north": 3, "south": 5, "carer": 4, "former": 0, "staff": 1}
+    for reader, name in zip(world["readers"], expected_unread, strict=True):
+        orm_unread = queries._inbox_rows(reader).filter(read_at__isnull=True).count()
+        orm_inbox = queries._inbox_rows(reader).count()
+        assert queries.count_unread_reminders_for(reader) == orm_unread == expected_unread[name], name
+        assert queries.count_inbox_for(reader) == orm_inbox, name
+
+
+def test_kept_sql_is_the_orms_own_with_the_readers_key(world: dict) -> None:
+    kept = sqlonce.Kept(lambda user: queries.list_patients_for(user).values("pk"))
+    for reader in world["readers"]:
+        expected = queries.list_patients_for(reader).values("pk").query.sql_with_params()
+        sql, params = kept.sql(reader)
+        assert (sql, tuple(params)) == (expected[0], tuple(expected[1]))
+    # Built once: the first reader's key never stays in the kept parameters.
+    first, second = world["readers"][:2]
+    assert first.pk in kept.sql(first)[1]
+    assert first.pk not in kept.sql(second)[1]
+
+
+def test_kept_sql_is_built_once() -> None:
+    built = []
+
+    def build(user: User):  # type: ignore[no-untyped-def]
+        built.append(user.pk)
+        return Reminder.objects.filter(recipient=user)
+
+    kept = sqlonce.Kept(build)
+    kept.sql(User(pk=1))
+    kept.sql(User(pk=2))
+    assert built == [sqlonce.STAND_IN_PK]
+
+
+def test_a_query_without_the_reader_is_refused() -> None:
+    kept = sqlonce.Kept(lambda user: Reminder.objects.all())
+    with pytest.raises(ValueError):
+        kept.sql(User(pk=1))
+
+
+def test_access_patient_keeps_its_scope(world: dict) -> None:
+    north, south = world["north"], world["south"]
+    north_user, south_user, carer, former, staff = world["readers"]
+    allowed = {
+        (north_user, north, False),
+        (north_user, north, True),
+        (carer, north, False),
+        (staff, north, False),
+        (staff, north, True),
+        (staff, south, False),  # their caregiver link
+        (south_user, south, False),
+        (south_user, south, True),
+    }
+    for reader in world["readers"]:
+        for patient in (north, south):
+            for manage in (False, True):
+                if (reader, patient, manage) in allowed:
+                    found = queries.access_patient(reader, patient.code, manage=manage)
+                    assert found == patient
+                    with CaptureQueriesContext(connection) as ctx:
+                        assert found.clinic == patient.clinic  # fetched with the patient
+                    assert len(ctx) == 0
+                else:
+                    with pytest.raises(Http404):
+                        queries.access_patient(reader, patient.code, manage=manage)
+
+
+def test_access_patient_is_one_query(world: dict) -> None:
+    north_user = world["readers"][0]
+    with CaptureQueriesContext(connection) as ctx:
+        queries.access_patient(north_user, world["north"].code)
+    assert len(ctx) == 1
