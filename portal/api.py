@@ -217,6 +217,20 @@ class ReminderOut(serializers.ModelSerializer):
     def get_title(self, reminder: Reminder) -> str:
         return reminder_title(reminder)
 
+    def to_representation(self, reminder: Reminder) -> dict[str, Any]:
+        """DRF's own walk over the fields, written out (50 rows a page): the same fields, in
+        the same order, each turned into JSON by its own field."""
+        fields = self.fields
+        read_at = reminder.read_at
+        return {
+            "code": fields["code"].to_representation(reminder.code),
+            "title": reminder_title(reminder),
+            "rule": fields["rule"].to_representation(reminder.rule),
+            "patient": fields["patient"].to_representation(reminder.patient.code),
+            "due_at": fields["due_at"].to_representation(reminder.due_at),
+            "read_at": None if read_at is None else fields["read_at"].to_representation(read_at),
+        }
+
 
 REMINDER = {
     "code": "7c6b5a49-3827-4615-a4b3-c2d1e0f9a8b7",

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -97,17 +96,16 @@ def list_managed_patients_for(user: AnyUser) -> QuerySet[Patient]:
 
 
 # The scope of access_patient, on every patient page: built once per process (portal/sqlonce.py).
-_READABLE_PATIENTS = sqlonce.Kept(lambda user: list_patients_for(user).values("pk"))
-_MANAGED_PATIENTS = sqlonce.Kept(lambda user: list_managed_patients_for(user).values("pk"))
+_READABLE_PATIENTS = sqlonce.Kept(list_patients_for)
+_MANAGED_PATIENTS = sqlonce.Kept(list_managed_patients_for)
 
 
 def access_patient(user: AnyUser, code: UUID, *, manage: bool = False) -> Patient:
     if not user.is_authenticated:
         raise Http404
-    # The ORM's own SQL, every value a parameter (portal/sqlonce.py).
-    scope = RawSQL(*(_MANAGED_PATIENTS if manage else _READABLE_PATIENTS).sql(user))  # noqa: S611
+    scope = (_MANAGED_PATIENTS if manage else _READABLE_PATIENTS).condition(user)
     try:
-        return Patient.objects.select_related("clinic").get(code=code, pk__in=scope)
+        return Patient.objects.filter(scope).select_related("clinic").get(code=code)
     except Patient.DoesNotExist:
         raise Http404 from None
 
@@ -208,10 +206,15 @@ def count_inbox_for(user: AnyUser) -> int:
 
 
 def list_inbox_for(user: AnyUser) -> QuerySet[Reminder]:
-    """Reminders delivered to the user's in-app inbox, newest first (index reminder_inbox)."""
+    """Reminders delivered to the user's in-app inbox, newest first (index reminder_inbox).
+    The condition is _inbox_rows's, built once per process (portal/sqlonce.py)."""
     if not user.is_authenticated:
         return Reminder.objects.none()
-    return _inbox_rows(user).select_related("patient__clinic", "visit").order_by("-due_at", "-pk")
+    return (
+        Reminder.objects.filter(_INBOX.condition(user))
+        .select_related("patient__clinic", "visit")
+        .order_by("-due_at", "-pk")
+    )
 
 
 def _unread_rows(user: User) -> QuerySet[Reminder]:

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 
 from portal.models import User
 
@@ -26,23 +27,40 @@ class Kept:
 
     def __init__(self, build: Callable[[User], QuerySet[Any]]) -> None:
         self.build = build
-        self.kept: dict[str, tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
+        self.kept: dict[tuple[str, str], tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
 
-    def sql(self, user: User, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
-        """The SQL and parameters of ``build(user)``."""
-        kept = self.kept.get(using)
+    def _made(self, part: str, using: str) -> tuple[str, tuple[Any, ...], tuple[int, ...]]:
+        kept = self.kept.get((part, using))
         if kept is None:
-            stand_in = User(pk=STAND_IN_PK)
-            sql, params = self.build(stand_in).query.get_compiler(using).as_sql()
+            query = self.build(User(pk=STAND_IN_PK)).query
+            compiler = query.get_compiler(using)
+            sql, params = compiler.as_sql() if part == "query" else compiler.compile(query.where)
             slots = tuple(i for i, value in enumerate(params) if value == STAND_IN_PK)
             if not slots:
                 raise ValueError("The query does not depend on the reader: nothing to keep it by")
-            kept = self.kept[using] = (sql, tuple(params), slots)
+            kept = self.kept[part, using] = (sql, tuple(params), slots)
+        return kept
+
+    @staticmethod
+    def _for(kept: tuple[str, tuple[Any, ...], tuple[int, ...]], user: User) -> tuple[str, list[Any]]:
         sql, params, slots = kept
         values = list(params)
         for i in slots:
             values[i] = user.pk
         return sql, values
+
+    def sql(self, user: User, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
+        """The SQL and parameters of ``build(user)``."""
+        return self._for(self._made("query", using), user)
+
+    def condition(self, user: User, using: str = DEFAULT_DB_ALIAS) -> RawSQL:
+        """The WHERE clause of ``build(user)``, to filter a query of the same model with:
+        ``Model.objects.filter(kept.condition(user))`` selects the same rows, and its own
+        joins, order and slices cost little to build. The clause names the model's table as
+        Django does (no alias), which the outer query's own table is called too."""
+        sql, params = self._for(self._made("where", using), user)
+        # The ORM's own SQL, every value a parameter.
+        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
     def count(self, user: User, using: str = DEFAULT_DB_ALIAS) -> int:
         """``build(user).count()``, in one query."""
