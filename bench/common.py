@@ -340,6 +340,8 @@ def site_pages(info: dict[str, Any]) -> list[dict[str, Any]]:
         ("offline-en", "/en/offline/", None),
         ("sign-in", "/accounts/login/", None),
         ("patient-today", f"/patients/{info['patient']}/", "patient"),
+        # The patient's own start page (/care/ sends them here).
+        ("care-today", f"/care/{info['patient']}/", "patient"),
         ("inbox", "/reminders/", "patient"),
         ("inbox-api", "/api/v1/reminders/", "patient"),
         ("reminder", f"/reminders/{info['reminder']}/", "patient"),
@@ -360,7 +362,7 @@ def site_pages(info: dict[str, Any]) -> list[dict[str, Any]]:
 
 # The pages issue 13 names for Lighthouse, and the default set for wrk.
 LIGHTHOUSE_PAGES = ["guide-index-en", "guide-module-en", "guide-module-ar", "patient-today", "clinic-home"]
-WRK_PAGES = [*LIGHTHOUSE_PAGES, "inbox", "inbox-api", "clinic-patient"]
+WRK_PAGES = [*LIGHTHOUSE_PAGES, "care-today", "inbox", "inbox-api", "clinic-patient"]
 
 
 # --- wrk -------------------------------------------------------------------------------------------

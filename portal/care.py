@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from education import teachback
-from portal import services
+from portal import services, sqlonce
 from portal.caregivers import may_handle_dressings
 from portal.models import (
     Assignment,
@@ -61,11 +61,22 @@ def list_care_patients_for(user: AnyUser) -> QuerySet[Patient]:
     return Patient.objects.filter(own | cared_for).select_related("clinic").order_by("name", "pk")
 
 
+# On every page of the patient's and caregiver's day: SQL built once per process (portal/sqlonce.py).
+_CARE_PATIENTS = sqlonce.Kept(list_care_patients_for)
+
+
 def access_care_patient(user: AnyUser, code: UUID) -> Patient:
+    if not user.is_authenticated:
+        raise Http404
     try:
-        return list_care_patients_for(user).get(code=code)
+        return Patient.objects.filter(_CARE_PATIENTS.condition(user)).select_related("clinic").get(code=code)
     except Patient.DoesNotExist:
         raise Http404 from None
+
+
+def count_care_patients_for(user: AnyUser) -> int:
+    """list_care_patients_for(user).count()."""
+    return _CARE_PATIENTS.count(user) if user.is_authenticated else 0
 
 
 def caregiver_link(user: AnyUser, patient: Patient) -> CaregiverLink | None:

@@ -84,7 +84,7 @@ def today_page(request: AuthenticatedHttpRequest, patient: Patient) -> HttpRespo
         "next_visit": visit,
         "countdown": care.countdown(visit, day.today) if visit else "",
         "new_reading": [assignment_title(a) for a, progress in reading if progress is None],
-        "several": care.list_care_patients_for(user).count() > 1,
+        "several": care.count_care_patients_for(user) > 1,
         "loose_sources": references(["R16", "R18", "R20"]),
         # Someone already caring for one person may be asked to help another.
         "invitations": caregivers.list_invitations_for(user).exists(),

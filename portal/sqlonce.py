@@ -28,16 +28,22 @@ class Kept:
     def __init__(self, build: Callable[[User], QuerySet[Any]]) -> None:
         self.build = build
         self.kept: dict[tuple[str, str], tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
+        self.table = ""
 
     def _made(self, part: str, using: str) -> tuple[str, tuple[Any, ...], tuple[int, ...]]:
         kept = self.kept.get((part, using))
         if kept is None:
             query = self.build(User(pk=STAND_IN_PK)).query
+            joined = [a for a, refs in query.alias_refcount.items() if refs and a != query.base_table]
+            if part == "where" and joined:
+                # The clause would name tables the outer query does not join.
+                raise ValueError(f"The condition joins other tables ({', '.join(joined)})")
             compiler = query.get_compiler(using)
             sql, params = compiler.as_sql() if part == "query" else compiler.compile(query.where)
             slots = tuple(i for i, value in enumerate(params) if value == STAND_IN_PK)
             if not slots:
                 raise ValueError("The query does not depend on the reader: nothing to keep it by")
+            self.table = query.model._meta.db_table
             kept = self.kept[part, using] = (sql, tuple(params), slots)
         return kept
 
@@ -57,17 +63,20 @@ class Kept:
         """The WHERE clause of ``build(user)``, to filter a query of the same model with:
         ``Model.objects.filter(kept.condition(user))`` selects the same rows, and its own
         joins, order and slices cost little to build. The clause names the model's table as
-        Django does (no alias), which the outer query's own table is called too."""
+        Django does (no alias), which the outer query's own table is called too; a query
+        whose filters join other tables is refused."""
         sql, params = self._for(self._made("where", using), user)
         # The ORM's own SQL, every value a parameter.
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
     def count(self, user: User, using: str = DEFAULT_DB_ALIAS) -> int:
-        """``build(user).count()``, in one query."""
-        sql, params = self.sql(user, using)
-        with connections[using].cursor() as cursor:
+        """``build(user).count()``: the rows its WHERE clause selects, in one query."""
+        sql, params = self._for(self._made("where", using), user)
+        connection = connections[using]
+        with connection.cursor() as cursor:
             # The ORM's own SQL, every value a parameter.
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) kept_count", params)  # noqa: S608
+            table = connection.ops.quote_name(self.table)
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {sql}", params)  # noqa: S608
             return int(cursor.fetchone()[0])
 
 

@@ -207,3 +207,26 @@ def test_the_inbox_api_writes_what_drf_writes(world: dict, client) -> None:  # t
     assert [item["read_at"] is None for item in body["results"]] == [row.read_at is None for row in rows]
     assert sum(item["read_at"] is None for item in body["results"]) == 3
     assert all(item["due_at"].endswith(("-05:00", "-04:00")) for item in body["results"])
+
+
+def test_a_condition_over_a_join_is_refused() -> None:
+    kept = sqlonce.Kept(lambda user: Reminder.objects.filter(patient__user=user))
+    with pytest.raises(ValueError, match="joins"):
+        kept.condition(User(pk=1))
+
+
+def test_care_patients_are_the_orms(world: dict) -> None:
+    from portal import care
+
+    for reader in world["readers"]:
+        expected = list(care.list_care_patients_for(reader))
+        assert care.count_care_patients_for(reader) == len(expected)
+        for patient in (world["north"], world["south"]):
+            if patient in expected:
+                assert care.access_care_patient(reader, patient.code) == patient
+            else:
+                with pytest.raises(Http404):
+                    care.access_care_patient(reader, patient.code)
+    # The staff member cares for the south patient only; the north one is their clinic's.
+    staff = world["readers"][4]
+    assert care.count_care_patients_for(staff) == 1
