@@ -44,8 +44,12 @@ def list_clinics_for(user: AnyUser, *, admin: bool = False) -> QuerySet[Clinic]:
     return Clinic.objects.filter(pk__in=memberships.values("clinic"))
 
 
+# Asked on every signed-in request (must_use_mfa): SQL built once per process (portal/sqlonce.py).
+_MEMBERSHIPS = sqlonce.Kept(lambda user: StaffMembership.objects.filter(user=user))
+
+
 def is_clinic_staff(user: AnyUser) -> bool:
-    return user.is_authenticated and StaffMembership.objects.filter(user=user).exists()
+    return user.is_authenticated and _MEMBERSHIPS.exists(user)
 
 
 def must_use_mfa(user: AnyUser) -> bool:

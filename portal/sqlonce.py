@@ -69,6 +69,16 @@ class Kept:
         # The ORM's own SQL, every value a parameter.
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
+    def exists(self, user: User, using: str = DEFAULT_DB_ALIAS) -> bool:
+        """``build(user).exists()``: whether its WHERE clause selects a row."""
+        sql, params = self._for(self._made("where", using), user)
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            # The ORM's own SQL, every value a parameter.
+            table = connection.ops.quote_name(self.table)
+            cursor.execute(f"SELECT 1 FROM {table} WHERE {sql} LIMIT 1", params)  # noqa: S608
+            return cursor.fetchone() is not None
+
     def count(self, user: User, using: str = DEFAULT_DB_ALIAS) -> int:
         """``build(user).count()``: the rows its WHERE clause selects, in one query."""
         sql, params = self._for(self._made("where", using), user)

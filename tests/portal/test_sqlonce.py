@@ -230,3 +230,10 @@ def test_care_patients_are_the_orms(world: dict) -> None:
     # The staff member cares for the south patient only; the north one is their clinic's.
     staff = world["readers"][4]
     assert care.count_care_patients_for(staff) == 1
+
+
+def test_clinic_staff_is_the_orms(world: dict) -> None:
+    for reader in world["readers"]:
+        expected = StaffMembership.objects.filter(user=reader).exists()
+        assert queries.is_clinic_staff(reader) is expected
+    assert [queries.is_clinic_staff(r) for r in world["readers"]] == [False, False, False, False, True]
