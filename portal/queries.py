@@ -314,13 +314,22 @@ def list_assignments_for(user: AnyUser) -> QuerySet[Assignment]:
     caregiver with an active link, those written for caregivers. New ones show at once."""
     if not user.is_authenticated:
         return Assignment.objects.none()
-    own = Q(patient__user=user, audience__in=["patient", "both"])
-    cared_for = Q(patient__in=list_cared_for_patients(user), audience__in=["caregiver", "both"])
     return (
-        Assignment.objects.filter(own | cared_for, withdrawn_at__isnull=True)
+        Assignment.objects.filter(_ASSIGNMENTS.condition(user))
         .select_related("patient__clinic")
         .order_by("assigned_at", "id")
     )
+
+
+def _assignment_rows(user: User) -> QuerySet[Assignment]:
+    """list_assignments_for's rows: subqueries from the user's own patient record and links."""
+    own = Q(patient__in=Patient.objects.filter(user=user).values("pk"), audience__in=["patient", "both"])
+    cared_for = Q(patient__in=list_cared_for_patients(user).values("pk"), audience__in=["caregiver", "both"])
+    return Assignment.objects.filter(own | cared_for, withdrawn_at__isnull=True)
+
+
+# Today's page and the reading pages ask for it: SQL built once per process (portal/sqlonce.py).
+_ASSIGNMENTS = sqlonce.Kept(_assignment_rows)
 
 
 def access_assignment(user: AnyUser, code: UUID, *, manage: bool = False) -> Assignment:

@@ -237,3 +237,27 @@ def test_clinic_staff_is_the_orms(world: dict) -> None:
         expected = StaffMembership.objects.filter(user=reader).exists()
         assert queries.is_clinic_staff(reader) is expected
     assert [queries.is_clinic_staff(r) for r in world["readers"]] == [False, False, False, False, True]
+
+
+def test_assignments_are_the_old_querys(world: dict) -> None:
+    """list_assignments_for as it was written before (a join to the patient), for each reader."""
+    from django.db.models import Q
+
+    from portal.models import Assignment
+
+    north, south = world["north"], world["south"]
+    for patient in (north, south):
+        for audience in ("patient", "caregiver", "both"):
+            Assignment.objects.create(patient=patient, module_slug=f"m-{audience}", audience=audience)
+    Assignment.objects.create(patient=north, module_slug="gone", audience="both", withdrawn_at=timezone.now())
+    for reader in world["readers"]:
+        own = Q(patient__user=reader, audience__in=["patient", "both"])
+        cared_for = Q(patient__in=queries.list_cared_for_patients(reader), audience__in=["caregiver", "both"])
+        expected = list(
+            Assignment.objects.filter(own | cared_for, withdrawn_at__isnull=True).order_by(
+                "assigned_at", "id"
+            )
+        )
+        assert list(queries.list_assignments_for(reader)) == expected
+    assert len(list(queries.list_assignments_for(world["readers"][0]))) == 2  # patient, both
+    assert len(list(queries.list_assignments_for(world["readers"][2]))) == 2  # caregiver, both
