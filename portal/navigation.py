@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils import translation
 
@@ -31,17 +32,44 @@ def language_links(request: HttpRequest) -> list[dict[str, Any]]:
             href = translate_url(request.get_full_path(), code)
         else:
             href = request.path + "?" + urlencode([*query.lists(), (LANGUAGE_PARAMETER, [code])], doseq=True)
-        local = translation.get_language_info(code)["name_local"]
         links.append(
             {
                 "code": code,
-                "name": local[:1].upper() + local[1:],
+                "name": local_name(code),
                 "href": href,
                 "bidi": code in settings.LANGUAGES_BIDI,
                 "current": code == current,
             }
         )
     return links
+
+
+def local_name(code: str) -> str:
+    """A language's own name, capitalised: "Español", "العربية"."""
+    local = translation.get_language_info(code)["name_local"]
+    return local[:1].upper() + local[1:]
+
+
+# The signed-in form's buttons, by (current language, the site's languages): the same for
+# everyone reading in that language, so each is rendered once per process.
+_buttons: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+
+def language_buttons(current: str) -> str:
+    key = (current, tuple(settings.LANGUAGES))
+    html = _buttons.get(key)
+    if html is None:
+        links = [
+            {
+                "code": code,
+                "name": local_name(code),
+                "bidi": code in settings.LANGUAGES_BIDI,
+                "current": code == current,
+            }
+            for code, _name in settings.LANGUAGES
+        ]
+        html = _buttons[key] = render_to_string("portal/_language_buttons.html", {"links": links})
+    return html
 
 
 def current_path_without_language(request: HttpRequest) -> str:
@@ -55,11 +83,14 @@ def language_menu(request: HttpRequest) -> dict[str, Any]:
     """A page under a language prefix (the guide) is simply read in another language, by
     anyone: links. Elsewhere a signed-in person's choice is saved on their account: a form."""
     prefixed = bool(translation.get_language_from_path(request.path_info))
-    return {
-        "links": language_links(request),
-        "save": request.user.is_authenticated and not prefixed,
-        "next": current_path_without_language(request),
-    }
+    if request.user.is_authenticated and not prefixed:
+        return {
+            "links": True,
+            "save": True,
+            "buttons": language_buttons(translation.get_language()),
+            "next": current_path_without_language(request),
+        }
+    return {"links": language_links(request), "save": False, "next": current_path_without_language(request)}
 
 
 def context(request: HttpRequest) -> dict[str, Callable[[], Any]]:
