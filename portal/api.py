@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from portal import caregivers, push, pwa, services
 from portal.models import Reminder
 from portal.queries import (
+    INBOX_ROW_FIELDS,
     access_reminder,
     count_inbox_for,
     list_assigned_module_slugs_for,
@@ -252,11 +253,14 @@ class ReminderListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Reminder]:
-        return list_inbox_for(self.request.user)
+        return list_inbox_for(self.request.user).only(*INBOX_ROW_FIELDS)
 
     def paginate_queryset(self, queryset: QuerySet[Reminder]) -> list[Reminder] | None:
         # The inbox's size from SQL built once per process (portal/sqlonce.py).
-        return super().paginate_queryset(Counted(queryset, count_inbox_for(self.request.user)))  # type: ignore[arg-type]
+        rows = super().paginate_queryset(Counted(queryset, count_inbox_for(self.request.user)))  # type: ignore[arg-type]
+        for reminder in rows or []:
+            reminder.recipient = self.request.user  # the inbox's rows are the reader's own (its WHERE)
+        return rows
 
 
 class ReminderReadApi(APIView):

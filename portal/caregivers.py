@@ -105,15 +105,20 @@ def safety_banner(user: AnyUser, patient: Patient | None = None) -> SafetyBanner
     )
 
 
-def as_seen_by(user: AnyUser, reminder: Reminder) -> Reminder:
+def as_seen_by(user: AnyUser, reminder: Reminder, *, handles: dict[int, bool] | None = None) -> Reminder:
     """A reminder as its caregiver reads it now: a dressing check or review sent while they
     still helped with dressings reads as the safety reminder once they must not (new ones are
-    planned that way already: portal.reminders RULE_AUDIENCES). Never saved."""
-    if (
-        reminder.rule not in HANDLER_RULES
-        or reminder.audience == Audience.PATIENT
-        or may_handle_dressings(user, reminder.patient)
-    ):
+    planned that way already: portal.reminders RULE_AUDIENCES). Never saved.
+
+    A list of reminders passes one ``handles`` dict for all of them (patient id -> whether the
+    user may handle that patient's dressings): asked once per patient, not once per row."""
+    if reminder.rule not in HANDLER_RULES or reminder.audience == Audience.PATIENT:
+        return reminder
+    if handles is None:
+        handles = {}
+    if reminder.patient_id not in handles:
+        handles[reminder.patient_id] = may_handle_dressings(user, reminder.patient)
+    if handles[reminder.patient_id]:
         return reminder
     seen = copy.copy(reminder)
     seen.rule = Rule.DRESSING_SAFETY

@@ -282,7 +282,7 @@ def count_queries(client: Client, url: str) -> int:
     return len(captured)
 
 
-def grow(patient: Patient, reader: User, *, to: int) -> None:
+def grow(patient: Patient, reader: User, *, to: int, audience: str = "patient") -> None:
     """``to`` patients in the clinic (each with an account and a visit), and ``to`` delivered
     reminders in the reader's inbox (written as the worker leaves them: sent, inbox delivery)."""
     clinic = patient.clinic
@@ -310,7 +310,7 @@ def grow(patient: Patient, reader: User, *, to: int) -> None:
             patient=patient,
             visit=visit,
             rule=["dressing_check", "symptom_watch", "dressing_review", "visit_reminder"][n % 4],
-            audience="patient",
+            audience=audience,
             day=date(2025, 1, 6) + timedelta(days=n),
             due_at=start + timedelta(days=n),
             next_attempt_at=start + timedelta(days=n),
@@ -352,6 +352,26 @@ def test_page_queries_do_not_grow_with_data(
     assert Reminder.objects.filter(recipient=patient.user, status="sent").count() == 50
     assert patient.clinic.patients.count() == 50
     assert count_queries(client, url(where)) == at_1x
+
+
+@pytest.mark.parametrize("url", ["/reminders/", "/api/v1/reminders/"])
+@pytest.mark.parametrize("handles", [True, False])
+def test_a_caregivers_inbox_queries_do_not_grow_with_data(
+    patient: Patient, caregiver: User, make_visit: Callable[..., Any], url: str, handles: bool
+) -> None:
+    """Dressing reminders written for a caregiver: whether they may still handle dressings is
+    asked once per patient, not once per line (also when they may not: then each reads as the
+    safety reminder)."""
+    from portal.models import CaregiverLink
+
+    CaregiverLink.objects.filter(caregiver=caregiver).update(handles_dressings=handles)
+    make_visit(patient, date(2025, 1, 6))
+    grow(patient, caregiver, to=1, audience="caregiver")
+    client = Client()
+    log_in(client, caregiver)
+    at_1x = count_queries(client, url)
+    grow(patient, caregiver, to=50, audience="caregiver")
+    assert count_queries(client, url) == at_1x
 
 
 # --- A repeat visit in Chromium ------------------------------------------------------------------
