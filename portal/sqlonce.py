@@ -6,7 +6,15 @@ than the database spends answering them: 3 to 4 ms a query, several a page. A qu
 built once, through the ORM and the access functions of portal/queries.py, for a stand-in
 reader whose primary key no row has; its SQL and parameters are kept, and each call puts the
 reader's key where the stand-in's was. The SQL is the ORM's own, so the answer is the same
-(tests/test_sqlonce.py compares both for every kind of reader).
+(tests/portal/test_sqlonce.py compares both for every kind of reader).
+
+What a kept query may depend on: the reader's key, and nothing else. Every other parameter is
+frozen for the life of the process, so a builder must not use the time (now, today, "due
+before"), the language, a clinic's settings, or any attribute of the user (staff flag, role,
+is_active: the stand-in has none of the reader's). The first build makes the query for two
+stand-ins that differ in every such attribute and refuses it if the SQL differs; the tests build
+every kept query under two clocks and two languages and require the same SQL (test_sqlonce.py).
+Callers check ``is_authenticated`` themselves (the stand-in is a signed-in user).
 """
 
 from collections.abc import Callable
@@ -21,6 +29,24 @@ from portal.models import User
 # No row has a negative key (keys count up from 1), and no constant of these queries is this.
 STAND_IN_PK = -2_147_483_641
 
+# Every kept query of the site (the tests check each one).
+ALL: list["Kept"] = []
+
+
+def stand_ins() -> tuple[User, User]:
+    """Two stand-in readers alike in key only: a query built for both must be the same."""
+    plain = User(pk=STAND_IN_PK)
+    other = User(
+        pk=STAND_IN_PK,
+        is_staff=True,
+        is_superuser=True,
+        is_active=False,
+        language="ar",
+        time_zone="Asia/Tokyo",
+        email="stand-in@example.invalid",
+    )
+    return plain, other
+
 
 class Kept:
     """One query's SQL, made on first use in this process (per database alias)."""
@@ -29,11 +55,15 @@ class Kept:
         self.build = build
         self.kept: dict[tuple[str, str], tuple[str, tuple[Any, ...], tuple[int, ...]]] = {}
         self.table = ""
+        ALL.append(self)
 
     def _made(self, part: str, using: str) -> tuple[str, tuple[Any, ...], tuple[int, ...]]:
         kept = self.kept.get((part, using))
         if kept is None:
-            query = self.build(User(pk=STAND_IN_PK)).query
+            plain, other = stand_ins()
+            query = self.build(plain).query
+            if str(query) != str(self.build(other).query):
+                raise ValueError("The query depends on the reader's attributes, not only their key")
             joined = [a for a, refs in query.alias_refcount.items() if refs and a != query.base_table]
             if part == "where" and joined:
                 # The clause would name tables the outer query does not join.

@@ -109,7 +109,8 @@ def test_kept_sql_is_built_once() -> None:
     kept = sqlonce.Kept(build)
     kept.sql(User(pk=1))
     kept.sql(User(pk=2))
-    assert built == [sqlonce.STAND_IN_PK]
+    # Once, for the two stand-ins that must give the same query; not again.
+    assert built == [sqlonce.STAND_IN_PK, sqlonce.STAND_IN_PK]
 
 
 def test_a_query_without_the_reader_is_refused() -> None:
@@ -261,3 +262,50 @@ def test_assignments_are_the_old_querys(world: dict) -> None:
         assert list(queries.list_assignments_for(reader)) == expected
     assert len(list(queries.list_assignments_for(world["readers"][0]))) == 2  # patient, both
     assert len(list(queries.list_assignments_for(world["readers"][2]))) == 2  # caregiver, both
+
+
+def test_every_kept_query_depends_on_the_readers_key_only(clock) -> None:  # type: ignore[no-untyped-def]
+    """Built under two clocks (years and hours apart), in two languages, for stand-ins that
+    differ in every attribute but the key: the same SQL and parameters, so nothing but the key
+    is frozen in a kept query. And a kept query, once made, answers as the clock moves on."""
+    from datetime import UTC, datetime
+
+    from django.utils import translation
+
+    import portal.care  # noqa: F401 - defines kept queries
+    import portal.queries  # noqa: F401
+
+    site = [kept for kept in sqlonce.ALL if kept.build.__module__.startswith("portal.")]
+    assert len(site) >= 7
+    for kept in site:
+        shapes = set()
+        for now in (datetime(2026, 3, 1, 0, 1, tzinfo=UTC), datetime(2031, 9, 30, 23, 59, tzinfo=UTC)):
+            clock.now = now
+            for language in ("en", "ar"):
+                with translation.override(language):
+                    for stand_in in sqlonce.stand_ins():
+                        sql, params = kept.build(stand_in).query.sql_with_params()
+                        shapes.add((sql, tuple(map(str, params))))
+        assert len(shapes) == 1, kept.build
+
+
+def test_a_query_that_depends_on_more_than_the_key_is_refused(clock) -> None:  # type: ignore[no-untyped-def]
+    by_role = sqlonce.Kept(
+        lambda user: Reminder.objects.filter(
+            recipient=user, audience="patient" if user.is_staff else "caregiver"
+        )
+    )
+    sqlonce.ALL.remove(by_role)
+    with pytest.raises(ValueError, match="attributes"):
+        by_role.count(User(pk=1))
+
+
+def test_kept_counts_follow_the_clock_and_the_data(world: dict, clock) -> None:  # type: ignore[no-untyped-def]
+    """Made once, then asked again after the clock moved and rows changed: the answers are
+    today's, as the ORM's (nothing of the first call is kept but the SQL)."""
+    north_user = world["readers"][0]
+    assert queries.count_unread_reminders_for(north_user) == 3
+    clock.now = clock.now.replace(year=clock.now.year + 3)
+    Reminder.objects.filter(recipient=north_user, read_at__isnull=True).update(read_at=clock.now)
+    assert queries.count_unread_reminders_for(north_user) == 0
+    assert queries.count_inbox_for(north_user) == 5
