@@ -257,10 +257,16 @@ class ReminderListApi(generics.ListAPIView):
 
     def paginate_queryset(self, queryset: QuerySet[Reminder]) -> list[Reminder] | None:
         # The inbox's size from SQL built once per process (portal/sqlonce.py).
-        rows = super().paginate_queryset(Counted(queryset, count_inbox_for(self.request.user)))  # type: ignore[arg-type]
-        for reminder in rows or []:
-            reminder.recipient = self.request.user  # the inbox's rows are the reader's own (its WHERE)
-        return rows
+        user = self.request.user
+        rows = super().paginate_queryset(Counted(queryset, count_inbox_for(user)))  # type: ignore[arg-type]
+        if rows is None:
+            return None
+        for reminder in rows:
+            reminder.recipient = user  # the inbox's rows are the reader's own (its WHERE)
+        # As the HTML inbox shows them: a caregiver who must no longer handle dressings reads an
+        # old dressing check as the safety reminder.
+        handles: dict[int, bool] = {}
+        return [caregivers.as_seen_by(user, reminder, handles=handles) for reminder in rows]
 
 
 class ReminderReadApi(APIView):
@@ -268,4 +274,4 @@ class ReminderReadApi(APIView):
     def post(self, request: Request, code: UUID) -> Response:
         reminder = access_reminder(request.user, code)
         services.mark_reminder_read(reminder=reminder)
-        return Response(ReminderOut(reminder).data)
+        return Response(ReminderOut(caregivers.as_seen_by(request.user, reminder)).data)

@@ -219,6 +219,12 @@ def test_becoming_restricted_re_plans_and_old_dressing_checks_read_as_the_safety
     assert "Please do not handle the dressings" in page
     assert "replace it straight away" not in page
     assert "Check the dressings today" not in client.get(reverse("reminder-list")).text
+    # The app's inbox API says the same as the page, listed and when marked read.
+    listed = {row["code"]: row for row in client.get("/api/v1/reminders/").json()["results"]}
+    assert listed[str(reminder.code)]["rule"] == "dressing_safety"
+    assert "Check the dressings today" not in {row["title"] for row in listed.values()}
+    read = client.post(f"/api/v1/reminders/{reminder.code}/read/").json()
+    assert read["rule"] == "dressing_safety" and read["title"] != "Check the dressings today"
     response = client.post(reverse("reminder-dressing-report", args=[reminder.code]), {"kind": "dry"})
     assert response.status_code == 404
 
