@@ -206,12 +206,19 @@ def test_a_push_shows_a_notification_that_opens_the_reminder(
         "url": f"https://care.example.org/reminders/{reminder.code}/",
         "tag": reminder.code.hex,
     }
-    deliver_push(page, live_server.url, payload)
-    shown = wait_until(
-        page,
+    notifications = (
         "navigator.serviceWorker.ready.then(r => r.getNotifications())"
-        ".then(n => n.length ? n.map(x => [x.title, x.body, x.tag]) : null)",
+        ".then(n => n.length ? n.map(x => [x.title, x.body, x.tag]) : null)"
     )
+    deliver_push(page, live_server.url, payload)
+    try:
+        shown = wait_until(page, notifications)
+    except AssertionError:
+        # Once in several full suites Chromium's DevTools delivery (the stand-in for a push
+        # service) never reached the worker; a second delivery of the same message (same tag)
+        # replaces, never adds to, a first one that did arrive, so the check below still holds.
+        deliver_push(page, live_server.url, payload)
+        shown = wait_until(page, notifications)
     assert shown == [["Home Care Companion", "You have a new reminder.", reminder.code.hex]]
 
     # Tapping it: Chromium offers no way to click a notification from a test, so the worker's
