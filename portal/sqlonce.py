@@ -99,25 +99,23 @@ class Kept:
         # The ORM's own SQL, every value a parameter.
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
-    def exists(self, user: User, using: str = DEFAULT_DB_ALIAS) -> bool:
-        """``build(user).exists()``: whether its WHERE clause selects a row."""
+    def _select(self, what: str, after: str, user: User, using: str) -> Any:
+        """The first row of ``SELECT what FROM table WHERE <kept clause> after``."""
         sql, params = self._for(self._made("where", using), user)
         connection = connections[using]
         with connection.cursor() as cursor:
             # The ORM's own SQL, every value a parameter.
             table = connection.ops.quote_name(self.table)
-            cursor.execute(f"SELECT 1 FROM {table} WHERE {sql} LIMIT 1", params)  # noqa: S608
-            return cursor.fetchone() is not None
+            cursor.execute(f"SELECT {what} FROM {table} WHERE {sql}{after}", params)  # noqa: S608
+            return cursor.fetchone()
+
+    def exists(self, user: User, using: str = DEFAULT_DB_ALIAS) -> bool:
+        """``build(user).exists()``: whether its WHERE clause selects a row."""
+        return self._select("1", " LIMIT 1", user, using) is not None
 
     def count(self, user: User, using: str = DEFAULT_DB_ALIAS) -> int:
         """``build(user).count()``: the rows its WHERE clause selects, in one query."""
-        sql, params = self._for(self._made("where", using), user)
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            # The ORM's own SQL, every value a parameter.
-            table = connection.ops.quote_name(self.table)
-            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {sql}", params)  # noqa: S608
-            return int(cursor.fetchone()[0])
+        return int(self._select("COUNT(*)", "", user, using)[0])
 
 
 class Counted:
