@@ -7,7 +7,14 @@ class PortalConfig(AppConfig):
     verbose_name = "Home Care Companion"
 
     def ready(self) -> None:
+        from django.core.signals import setting_changed
+        from django.db.models.signals import post_migrate
+
+        from portal import keep
+
         checks.register(deploy_settings_check, checks.Tags.security, deploy=True)
+        post_migrate.connect(keep.install_triggers, sender=self)
+        setting_changed.connect(keep.forget)
 
 
 def deploy_settings_check(app_configs, **kwargs):  # type: ignore[no-untyped-def]

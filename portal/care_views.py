@@ -24,6 +24,7 @@ from education.views import _emergency_context, _phones_context, body_html, docu
 from portal import care, caregivers
 from portal.assignments import record_progress
 from portal.http import AuthenticatedHttpRequest
+from portal.keep import kept
 from portal.models import AssignmentProgress, DressingLogEntry, InjectionVisit, Patient
 from portal.queries import is_clinic_staff
 
@@ -57,6 +58,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
+@kept
 @login_required
 @never_cache
 def today(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:

@@ -23,6 +23,7 @@ from education.catalog import PHONES_PLACEHOLDER, load_catalog
 from education.views import _reader_body as reader_body
 from education.views import document_shown
 from portal.http import AuthenticatedHttpRequest
+from portal.keep import kept
 from portal.models import (
     Assignment,
     AssignmentProgress,
@@ -174,6 +175,7 @@ def patient_rows(patients: Iterable[Patient]) -> list[PatientRow]:
 _ZERO = UUID(int=0)
 
 
+@kept
 @login_required
 def patient_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Search ignores case and accents ("nunez" finds "Núñez") on SQLite and PostgreSQL alike."""

@@ -181,6 +181,18 @@ class StaffSessionMiddleware:
         return self.get_response(request)
 
 
+def staff_session_ends_at(request: HttpRequest) -> float | None:
+    """When a staff member's session ends if they ask for nothing more (a Unix time), as
+    StaffSessionMiddleware decides it; None for everyone else."""
+    if not is_staff_request(request):
+        return None
+    session = request.session
+    now = time.time()
+    seen = session.get(StaffSessionMiddleware.SEEN, now)
+    started = session.get(StaffSessionMiddleware.STARTED, now)
+    return min(seen + settings.STAFF_IDLE_SECONDS, started + settings.STAFF_SESSION_MAX_SECONDS)
+
+
 class SecurityHeadersMiddleware:
     """Browser features the app never uses are off (so injected code cannot use them), and a
     page for a signed-in person is kept by no shared cache.
@@ -215,7 +227,7 @@ CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 class ConditionalGetMiddleware:
     """An ETag for every page a browser may keep but must revalidate (``no-cache``, not
     ``no-store``), and a 304 when the browser already has it: the page is still built (its
-    queries, an audit event), but not sent again.
+    queries, an audit event), or taken from portal/keep.py, but not sent again.
 
     The ETag is a digest of the body without its CSRF fields. A kept page then carries an
     older masked token, which stays valid: the token's secret changes only at sign-in, and a

@@ -1104,3 +1104,15 @@ class ClinicApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class DataVersion(models.Model):
+    """One row whose ``n`` grows with every committed write to the data a page can show.
+
+    Database triggers move it, in the writer's own transaction (portal/keep.py installs them
+    after every migrate), so a page kept under one ``n`` shows nothing older than the data."""
+
+    n = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.n)

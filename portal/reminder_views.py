@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from portal import caregivers, services
 from portal.forms import ClinicReminderSettingsForm, DressingReportForm
 from portal.http import AuthenticatedHttpRequest
+from portal.keep import kept
 from portal.models import ClinicReminderSettings, DressingLogEntry
 from portal.queries import (
     INBOX_ROW_FIELDS,
@@ -37,6 +38,7 @@ from portal.sqlonce import Counted
 DRESSING_QUESTION_RULES = (Rule.DRESSING_CHECK, Rule.DRESSING_REVIEW)
 
 
+@kept
 @login_required
 def reminder_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = list_inbox_for(request.user).only(*INBOX_ROW_FIELDS)

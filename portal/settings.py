@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # Inside WhiteNoise, which serves its own pre-compressed files; Django's gzip pads each
     # response against BREACH, and the session cookie is SameSite, so pages are compressed.
     "django.middleware.gzip.GZipMiddleware",
+    # Outside everything that reads the session or user: a kept page is sent from here.
+    "portal.keep.KeptPageMiddleware",
     # Inside gzip, so the ETag is of the plain page (gzip then marks it weak).
     "portal.middleware.ConditionalGetMiddleware",
     "portal.middleware.SessionMiddleware",
@@ -229,6 +231,10 @@ INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 7)
 # the absolute lifetime whatever they do (patients and caregivers keep SESSION_COOKIE_AGE).
 STAFF_IDLE_SECONDS = env_int("STAFF_IDLE_SECONDS", 15 * 60)
 STAFF_SESSION_MAX_SECONDS = env_int("STAFF_SESSION_MAX_SECONDS", 10 * 3600)
+# Signed-in pages kept whole in each web process while nothing on them changed (portal/keep.py):
+# at most this many (0 keeps none), each at most this many seconds behind the clock.
+READER_PAGES_KEPT = env_int("READER_PAGES_KEPT", 1000)
+READER_PAGE_KEEP_SECONDS = env_int("READER_PAGE_KEEP_SECONDS", 30)
 
 # --- Email ------------------------------------------------------------------
 # The console locally; SMTP when EMAIL_HOST is set.

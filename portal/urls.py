@@ -19,6 +19,7 @@ from portal import (
     reminder_views,
     views,
 )
+from portal.keep import kept
 from portal.reminders.calendar import calendar_feed
 
 patient_urls = [
@@ -53,7 +54,7 @@ account_urls = [
 
 api_urls = [
     path("offline/", api.OfflineListApi.as_view(), name="api-offline"),
-    path("reminders/", api.ReminderListApi.as_view(), name="api-reminder-list"),
+    path("reminders/", kept(api.ReminderListApi.as_view()), name="api-reminder-list"),
     path("reminders/<uuid:code>/read/", api.ReminderReadApi.as_view(), name="api-reminder-read"),
     path("push/key/", api.PushKeyApi.as_view(), name="api-push-key"),
     path("push/subscriptions/", api.PushSubscriptionListApi.as_view(), name="api-push-subscriptions"),

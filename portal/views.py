@@ -30,6 +30,7 @@ from portal.forms import (
     InvitationAnswerForm,
 )
 from portal.http import AuthenticatedHttpRequest
+from portal.keep import kept
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
     access_caregiver_link,
@@ -125,6 +126,7 @@ def patient_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "portal/patient_enrol.html", {"form": form})
 
 
+@kept
 @login_required
 def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     patient = access_patient(request.user, code)

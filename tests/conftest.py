@@ -89,6 +89,14 @@ def fresh_guide_pages() -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_kept_pages() -> None:
+    """Each test starts with no signed-in page kept in memory (portal/keep.py)."""
+    from portal import keep
+
+    keep.forget()
+
+
+@pytest.fixture(autouse=True)
 def clean_slate_after_commits(request: pytest.FixtureRequest, django_db_blocker: Any) -> Iterator[None]:
     """After a test that commits, pytest-django flushes the tables. Two things it misses:
 

@@ -103,7 +103,16 @@ def site(tmp_path: Path) -> Iterator[Site]:
     yield site
     site.stop()
     if database:
-        maintenance(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        # Autovacuum may be at work on it (the data version's row churns with every write):
+        # a superuser's process, which this role may not end. It is done within seconds.
+        for _attempt in range(30):
+            try:
+                maintenance(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                break
+            except psycopg.errors.InsufficientPrivilege:
+                time.sleep(1)
+        else:
+            maintenance(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def csrf_post(session: requests.Session, url: str, data: dict[str, str]) -> requests.Response:

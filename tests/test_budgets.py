@@ -274,6 +274,13 @@ def test_a_patients_everyday_pages_revalidate_and_staff_pages_are_kept_by_no_one
 # --- Queries: flat as data grows ----------------------------------------------------------------
 
 
+@pytest.fixture
+def built_every_time(settings: Any) -> None:
+    """The queries of a page as it is built: none is kept (a kept page costs one query,
+    tests/portal/test_keep.py)."""
+    settings.READER_PAGES_KEPT = 0
+
+
 def count_queries(client: Client, url: str) -> int:
     client.get(url)  # one-time caches (content types, sites) do not count
     with CaptureQueriesContext(connection) as captured:
@@ -336,6 +343,7 @@ QUERY_PAGES = {
 }
 
 
+@pytest.mark.usefixtures("built_every_time")
 @pytest.mark.parametrize("name", QUERY_PAGES)
 def test_page_queries_do_not_grow_with_data(
     patient: Patient, caregiver: User, clinic_admin: User, make_visit: Callable[..., Any], name: str
@@ -354,6 +362,7 @@ def test_page_queries_do_not_grow_with_data(
     assert count_queries(client, url(where)) == at_1x
 
 
+@pytest.mark.usefixtures("built_every_time")
 @pytest.mark.parametrize("url", ["/reminders/", "/api/v1/reminders/"])
 @pytest.mark.parametrize("handles", [True, False])
 def test_a_caregivers_inbox_queries_do_not_grow_with_data(
