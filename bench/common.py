@@ -93,8 +93,7 @@ def psql(sql: str, database: str = "postgres") -> None:
 
 
 def recreate_database(name: str, *, template: str | None = None) -> None:
-    database_url(name)
-    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
     if template:
         database_url(template)
         psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -103,7 +102,17 @@ def recreate_database(name: str, *, template: str | None = None) -> None:
 
 
 def drop_database(name: str) -> None:
+    """Autovacuum may be at work on it (a superuser's process, which the bench role may not
+    end; the data version's row churns with every write): it is done within seconds."""
+    import psycopg
+
     database_url(name)
+    for _attempt in range(30):
+        try:
+            psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            time.sleep(2)
     psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -101,7 +101,14 @@ def session_cookie(user: Any, *, totp_secret: str | None = None) -> str:
             clock.sleep(30 - clock.time() % 30 + 1)
         else:
             raise SystemExit(f"The bench admin could not pass the authenticator: {response.status_code}")
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    # And the CSRF cookie a browser holds from its first page with a form: without it, every
+    # page would set one, as it does for a browser's very first request only.
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
+
+    csrf = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
 
 
 def local_today() -> date:

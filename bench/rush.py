@@ -89,16 +89,7 @@ def make_templates(count: int, sqlite: bool, force: bool) -> None:
 
 
 def recreate_target() -> None:
-    """A fresh copy of the template. After a rush, autovacuum (a superuser's process, which the
-    bench role may not end) can still be working on the old copy: wait for it."""
-    import psycopg
-
-    for _ in range(60):
-        try:
-            common.recreate_database(TARGET, template=TEMPLATE)
-            return
-        except psycopg.errors.InsufficientPrivilege:
-            time.sleep(2)
+    """A fresh copy of the template (common.drop_database waits out autovacuum on the old one)."""
     common.recreate_database(TARGET, template=TEMPLATE)
 
 
