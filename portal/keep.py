@@ -3,7 +3,7 @@
 Building a signed-in page costs 13-21 ms of CPU (queries, model instances, templates); sending
 the same bytes again costs under one. A view marked ``@kept`` has its page kept in the
 process's memory and sent again only for the same request (path and query, the whole Cookie
-header, so the same session and CSRF cookie, and the same Accept and Accept-Language), and
+header, so the same session and CSRF cookie, and the same Accept headers), and
 only while all of this holds, checked by one query on every request:
 
 - **The data version has not moved.** Database triggers on every table but the few in
@@ -47,8 +47,8 @@ from portal.models import AuditEvent, DataVersion
 Handler = Callable[[HttpRequest], HttpResponse]
 
 # The request headers a kept page is keyed by, besides its path; a response that varies by
-# any other (its Vary header) is not kept. Accept-Encoding is GZipMiddleware's, outside.
-KEY_HEADERS = ("HTTP_COOKIE", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_HOST")
+# any other (its Vary header) is not kept. A page is kept as sent: compressed if it was.
+KEY_HEADERS = ("HTTP_COOKIE", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING", "HTTP_HOST")
 KEYED_VARY = {"cookie", "accept", "accept-language", "accept-encoding"}
 
 TRIGGER = "hcc_data_version"
@@ -158,8 +158,8 @@ def may_keep(request: HttpRequest, response: HttpResponse) -> bool:
 
 
 class KeptPageMiddleware:
-    """Between GZipMiddleware (outside) and ConditionalGetMiddleware (inside, whose ETag a
-    kept page keeps and answers itself)."""
+    """Outside GZipMiddleware (a page is compressed once, when it is made) and
+    ConditionalGetMiddleware (whose ETag a kept page keeps and answers itself)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

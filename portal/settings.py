@@ -94,11 +94,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside gzip, so a kept page is kept compressed, and outside everything that reads the
+    # session or user: a kept page is sent from here.
+    "portal.keep.KeptPageMiddleware",
     # Inside WhiteNoise, which serves its own pre-compressed files; Django's gzip pads each
     # response against BREACH, and the session cookie is SameSite, so pages are compressed.
     "django.middleware.gzip.GZipMiddleware",
-    # Outside everything that reads the session or user: a kept page is sent from here.
-    "portal.keep.KeptPageMiddleware",
     # Inside gzip, so the ETag is of the plain page (gzip then marks it weak).
     "portal.middleware.ConditionalGetMiddleware",
     "portal.middleware.SessionMiddleware",

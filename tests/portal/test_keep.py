@@ -1,6 +1,7 @@
 """Signed-in pages kept whole (portal/keep.py): sent again from memory only to the same
 session, and never once anything on them changed, whoever or whatever changed it."""
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -267,6 +268,24 @@ def test_a_message_is_shown_once_and_such_a_page_is_not_kept(
     )
     assert b"Saved for you." in client.get("/reminders/").content
     assert b"Saved for you." not in client.get("/reminders/").content
+
+
+def test_a_page_is_kept_as_sent_compressed_or_not(
+    inbox: Callable[[], tuple[bytes, int]], client: Client
+) -> None:
+    import gzip
+
+    plain, _ = inbox()
+    sent = [client.get("/reminders/", HTTP_ACCEPT_ENCODING="gzip") for _ in range(3)]
+    assert [response["Content-Encoding"] for response in sent] == ["gzip"] * 3
+    assert sent[1].content == sent[2].content  # kept compressed
+    token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')  # masked afresh when made
+    assert token.sub(b"", gzip.decompress(sent[2].content)) == token.sub(b"", plain)
+    etag = sent[2]["ETag"]
+    assert etag.startswith('W/"')  # gzip's, of the plain page
+    assert client.get("/reminders/", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert "Content-Encoding" not in client.get("/reminders/")  # a reader without gzip
+    assert inbox()[0] == plain
 
 
 def test_a_kept_page_answers_if_none_match(inbox: Callable[[], tuple[bytes, int]], client: Client) -> None:
