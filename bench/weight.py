@@ -110,9 +110,9 @@ def summarize(rows: list[dict[str, Any]], page_url: str, blocking_css: set[str])
 def measure(browser: Any, url: str, cookie: str | None, known_sizes: dict[str, int]) -> dict[str, Any]:
     context = browser.new_context(**PHONE)
     context.set_default_timeout(20_000)
-    if cookie:
-        name, value = cookie.split("=", 1)
-        context.add_cookies([{"name": name, "value": value, "url": url}])
+    if cookie:  # "name=value; name=value", as a browser sends them
+        pairs = [part.split("=", 1) for part in cookie.split("; ")]
+        context.add_cookies([{"name": name, "value": value, "url": url} for name, value in pairs])
     recorder = Recorder(known_sizes)
     context.on("requestfinished", recorder.on_finished)
     page = context.new_page()
