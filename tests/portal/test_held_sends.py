@@ -8,25 +8,9 @@ import pytest
 
 from portal.models import Delivery, Reminder
 from portal.reminders.delivery import Sender
-from tests.portal.test_reminder_channels import Browser, PushService, b64u, subscribe
+from tests.portal.test_reminder_channels import Browser, PushService, subscribe
 
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def push_service():
-    service = PushService()
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def vapid_key(settings):
-    from py_vapid import Vapid02
-
-    vapid = Vapid02()
-    vapid.generate_keys()
-    settings.VAPID_PRIVATE_KEY = b64u(vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
 
 
 @pytest.fixture

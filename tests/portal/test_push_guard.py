@@ -15,7 +15,7 @@ from portal import push
 from portal.models import PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
 from tests.helpers import log_in
-from tests.portal.test_reminder_channels import Browser, PushService, b64u
+from tests.portal.test_reminder_channels import Browser, b64u
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -55,23 +55,6 @@ def dns(monkeypatch):
     real = socket.getaddrinfo
     monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: fake(real, *args, **kwargs))
     return fake
-
-
-@pytest.fixture
-def push_service():
-    service = PushService()
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def vapid_key(settings):
-    from py_vapid import Vapid02
-
-    vapid = Vapid02()
-    vapid.generate_keys()
-    settings.VAPID_PRIVATE_KEY = b64u(vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
-    return vapid
 
 
 def post_subscription(client, user, endpoint: str, browser: Browser | None = None):

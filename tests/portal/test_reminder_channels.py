@@ -138,22 +138,6 @@ class PushService:
         self.server.server_close()
 
 
-@pytest.fixture
-def push_service():
-    service = PushService()
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def vapid_key(settings):
-    vapid = Vapid02()
-    vapid.generate_keys()
-    settings.VAPID_PRIVATE_KEY = b64u(vapid.private_key.private_numbers().private_value.to_bytes(32, "big"))
-    settings.VAPID_SUBJECT = "mailto:ops@example.test"
-    return vapid
-
-
 class Browser:
     """The browser's half of a push subscription: its own P-256 key pair and auth secret."""
 
