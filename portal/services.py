@@ -86,23 +86,44 @@ def request_trace(request: HttpRequest | None) -> dict[str, Any]:
 AUDIT_COPIED = ("actor", "actor_email", "clinic", "patient_code", "action", "subject_code")
 
 
-def record_audit_again(event: AuditEvent, request: HttpRequest) -> None:
+def record_audit_again(
+    event: AuditEvent, request: HttpRequest, *, only_if: tuple[str, list[Any]] | None = None
+) -> bool:
     """The same read once more, now, from this request (a kept page sent again). One plain
-    INSERT: the ORM's building of it would cost half the page."""
+    INSERT: the ORM's building of it would cost half the page. ``only_if`` is an SQL
+    condition (and its parameters) checked in the same statement; whether the row was written.
+
+    On PostgreSQL its commit does not wait for the disk (synchronous_commit off, for this
+    one statement's transaction). A crash of the database server could then lose the last
+    fraction of a second of these rows, and only these: each repeats, for the same session
+    and the same page, a view whose first row was written durably at most
+    READER_PAGE_KEEP_SECONDS before. Waiting for the disk here held a web worker for longer
+    than sending the page."""
     values = {name: getattr(event, AuditEvent._meta.get_field(name).attname) for name in AUDIT_COPIED}
     values |= {"at": AuditEvent._meta.get_field("at").get_default(), **request_trace(request)}
     connection = connections[router.db_for_write(AuditEvent)]
     fields = [AuditEvent._meta.get_field(name) for name in values]
     quote = connection.ops.quote_name
+    condition, condition_params = only_if or ("1 = 1", [])
+    # Autocommit sends both statements as one query, so they run as one transaction.
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608 - the model's own names
-            f"({', '.join(quote(field.column) for field in fields)}) VALUES ({', '.join(['%s'] * len(fields))})",
+            ("SET LOCAL synchronous_commit TO OFF; " if asynchronous else "")
+            + f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608 - the model's own names
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"SELECT {', '.join(['%s'] * len(fields))} WHERE {condition}",
             [
-                field.get_db_prep_save(value, connection)
-                for field, value in zip(fields, values.values(), strict=True)
+                *(
+                    field.get_db_prep_save(value, connection)
+                    for field, value in zip(fields, values.values(), strict=True)
+                ),
+                *condition_params,
             ],
         )
+        if asynchronous:
+            cursor.nextset()
+        return cursor.rowcount == 1
 
 
 def acts_on_own_record(by: User, patient: Patient, link: CaregiverLink | None = None) -> bool:
