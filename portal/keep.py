@@ -18,7 +18,8 @@ only while all of this holds, checked by one query on every request:
 - **The clock has moved less than READER_PAGE_KEEP_SECONDS** since the page was made (a day
   count, a "due" label), and a staff member's session has not run out.
 
-A staff page's audit event ("patient.viewed") is written again on every sending. Nothing is
+A staff page's audit event ("patient.viewed") is written again on every sending, by an INSERT
+that itself checks the data version and the session row (one statement in all). Nothing is
 kept that sets a cookie (but the CSRF cookie's renewal), changed the session, showed a
 message, or varies by a header the key does not hold.
 """
