@@ -105,7 +105,8 @@ def record_audit_again(
     fields = [AuditEvent._meta.get_field(name) for name in values]
     quote = connection.ops.quote_name
     condition, condition_params = only_if or ("1 = 1", [])
-    # Autocommit sends both statements as one query, so they run as one transaction.
+    # In autocommit, with Django's client-side binding (the default), both statements go as one
+    # simple query, which PostgreSQL runs as one transaction: the SET ends with it.
     asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(
