@@ -75,10 +75,11 @@ class KeptPage:
     cookies: SimpleCookie
     audits: list[AuditEvent] = field(default_factory=list)
 
+    def in_time(self, now: float) -> bool:
+        return self.made_at <= now < self.until
+
     def fresh(self, version: int, session_data: str, now: float) -> bool:
-        return (
-            version == self.version and session_data == self.session_data and self.made_at <= now < self.until
-        )
+        return version == self.version and session_data == self.session_data and self.in_time(now)
 
     def audited_again(self, request: HttpRequest, session_key: str) -> bool:
         """Write the page's audit events again, if the data version and the session row are
@@ -126,31 +127,33 @@ def is_kept_path(path: str) -> bool:
     return getattr(match.func, "kept_for_reader", False)
 
 
-def read_state(session_key: str) -> tuple[int, str | None] | None:
-    """The data version and the live session's data, in one query; None without a version."""
+def state_source(session_key: str) -> tuple[str, list[Any]]:
+    """FROM and WHERE (and their parameters) of the one row that holds the data version and
+    the live session's data (NULL once the session ended or expired)."""
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT v.n, s.session_data FROM {quote(DataVersion._meta.db_table)} v "  # noqa: S608
-            f"LEFT JOIN {quote(Session._meta.db_table)} s ON s.session_key = %s AND s.expire_date > %s "
-            "WHERE v.id = 1",
-            [session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
+    return (
+        f"FROM {quote(DataVersion._meta.db_table)} v LEFT JOIN {quote(Session._meta.db_table)} s "
+        "ON s.session_key = %s AND s.expire_date > %s WHERE v.id = 1",
+        [session_key, connection.ops.adapt_datetimefield_value(timezone.now())],
+    )
+
+
+def read_state(session_key: str) -> tuple[int, str | None] | None:
+    """The data version and the live session's data, in one query; None without a version."""
+    source, params = state_source(session_key)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(f"SELECT v.n, s.session_data {source}", params)  # noqa: S608 - our own names
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 
 
 def unchanged(session_key: str, version: int, session_data: str) -> tuple[str, list[Any]]:
-    """An SQL condition (and its parameters): the data version and the live session's data
-    are still these."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    quote = connection.ops.quote_name
+    """An SQL condition (and its parameters): read_state would still read these."""
+    source, params = state_source(session_key)
     return (
-        f"EXISTS (SELECT 1 FROM {quote(DataVersion._meta.db_table)} v "  # noqa: S608 - our own names
-        f"JOIN {quote(Session._meta.db_table)} s ON s.session_key = %s AND s.expire_date > %s "
-        "AND s.session_data = %s WHERE v.id = 1 AND v.n = %s)",
-        [session_key, connection.ops.adapt_datetimefield_value(timezone.now()), session_data, version],
+        f"EXISTS (SELECT 1 {source} AND v.n = %s AND s.session_data = %s)",
+        [*params, version, session_data],
     )
 
 
@@ -206,7 +209,7 @@ class KeptPageMiddleware:
         page = _pages.get(key)
         if page is not None and page.audits:
             # A staff page: its audit INSERT checks that nothing changed (one statement).
-            if page.made_at <= now < page.until and page.audited_again(request, session_key):
+            if page.in_time(now) and page.audited_again(request, session_key):
                 return page.response(request)
             page = None
         state = read_state(session_key)
