@@ -183,6 +183,8 @@ def test_a_reader_of_the_spanish_guide_signs_in_with_an_emailed_code_in_spanish(
     page = phone_page
     page.goto(live_server.url + "/es/guide/")
     page.get_by_role("link", name="Iniciar sesión").first.click()
+    # The guide is in Spanish too: wait for the sign-in page itself.
+    page.wait_for_url(re.compile(r"/accounts/login/\?lang=es$"))
     assert page.evaluate("document.documentElement.lang") == "es"
     check(page, "sign-in page")
     page.get_by_role("link", name="Enviarme un código para iniciar sesión").click()

@@ -68,6 +68,7 @@ def test_a_nurse_runs_the_whole_journey(
 
     # The whole course on one screen.
     page.get_by_role("link", name="Plan and change visits").click()
+    page.wait_for_url("**/course/")
     check(page, "course page, empty")
     page.get_by_role("link", name="Plan the course").click()
     first = timezone.localdate() + timedelta(days=7)
