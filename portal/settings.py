@@ -283,9 +283,9 @@ REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 60)
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500)
 # Emails in flight at once per worker (one SMTP connection each).
 REMINDER_THREADS = env_int("REMINDER_THREADS", 32)
-# Pushes in flight at once per worker: a push service answers in ~100 ms, so 128 threads make
-# about 1,000 pushes a second (each costs well under a millisecond of this process's time).
-REMINDER_PUSH_THREADS = env_int("REMINDER_PUSH_THREADS", 128)
+# Pushes in flight at once per worker, on its push loop: a push service answers in ~100 ms, so
+# 128 at once make about 1,000 pushes a second (each costs under half a millisecond of CPU).
+REMINDER_PUSHES_AT_ONCE = env_int("REMINDER_PUSHES_AT_ONCE", 128)
 # Emails and pushes a worker keeps in memory for reminders it has claimed (a morning rush); beyond
 # this, they are put off in the database and claimed again later.
 REMINDER_HELD_SENDS = env_int("REMINDER_HELD_SENDS", 50000)

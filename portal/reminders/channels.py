@@ -2,7 +2,8 @@
 
 Which channels a person gets is read when the reminder is sent (``wanted_channels``), so a later
 opt-out also stops a retry. Email and push are slow network calls: each becomes a job that runs
-in the worker's thread pool and returns outcomes, touching no database row. The inbox is this
+in the worker's thread pool (email) or on its push loop (push) and reports outcomes, touching no
+database row. The inbox is this
 database, so delivering it is a conditional update in ``delivery``.
 """
 
@@ -149,18 +150,28 @@ def push_payload(reminder: Reminder, rendered: Rendered) -> dict[str, Any]:
     }
 
 
-def push_job(delivery_id: int, subscription: PushSubscription, payload: dict[str, Any]) -> Job:
-    endpoint, p256dh, auth = subscription.endpoint, subscription.p256dh, subscription.auth
+@dataclass(frozen=True, slots=True)
+class PushSend:
+    """One push, as a job for the push loop (``push.PushPool``): it reports its outcome."""
 
-    def run(report: Report) -> None:
-        report((delivery_id, push_outcome(endpoint, p256dh, auth, payload)))
+    delivery_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    payload: dict[str, Any]
 
-    return run
+    async def __call__(self, report: Report) -> None:
+        outcome = await push_outcome(self.endpoint, self.p256dh, self.auth, self.payload)
+        report((self.delivery_id, outcome))
 
 
-def push_outcome(endpoint: str, p256dh: str, auth: str, payload: dict[str, Any]) -> Outcome:
+def push_job(delivery_id: int, subscription: PushSubscription, payload: dict[str, Any]) -> PushSend:
+    return PushSend(delivery_id, subscription.endpoint, subscription.p256dh, subscription.auth, payload)
+
+
+async def push_outcome(endpoint: str, p256dh: str, auth: str, payload: dict[str, Any]) -> Outcome:
     try:
-        status = push.send_push(endpoint=endpoint, p256dh=p256dh, auth=auth, payload=payload)
+        status = await push.send(endpoint=endpoint, p256dh=p256dh, auth=auth, payload=payload)
     except push.BlockedAddress:
         # The address now points somewhere the server must not call (DNS changed).
         return Outcome(ok=False, error="push-blocked", final=True, drop_device=True)

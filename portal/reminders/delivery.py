@@ -6,8 +6,8 @@ re-planning withdrew.
 It works on batches: one statement claims up to REMINDER_BATCH_SIZE reminders, deliveries are
 created with one bulk insert, the inbox copies are delivered with one update, each distinct text
 is rendered once per batch, outcomes are written in bulk as they arrive, and the reminders are
-finished with a few grouped updates. Email and push run in a bounded thread pool that keeps
-sending while the next batches are claimed (``Sender``), so one slow push service holds back
+finished with a few grouped updates. Email runs in a bounded thread pool and push on the
+process's push loop (``portal.push``), both sending while the next batches are claimed (``Sender``), so one slow push service holds back
 neither the other sends nor the inbox; all database work stays on the worker's own thread.
 
 Guarantees kept here:
@@ -42,7 +42,7 @@ from django.utils import timezone
 from portal import push
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import channels, texts
-from portal.reminders.channels import EMAIL, INBOX, PUSH, Job, Outcome
+from portal.reminders.channels import EMAIL, INBOX, PUSH, Job, Outcome, PushSend
 from portal.reminders.rows import clinic_rule_settings, max_lateness
 
 logger = logging.getLogger(__name__)
@@ -242,12 +242,12 @@ def render_texts(reminders: list[Reminder], batch: Batch, prepared: Prepared) ->
         prepared.bodies[reminder.pk] = (key, body)
 
 
-def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[int], Job]]:
+def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[int], Job | PushSend]]:
     """The email and push jobs for these deliveries (their texts are rendered), each with the
     deliveries it reports on. Each email is rendered once per distinct text and copied per
     reminder."""
     emails: list[tuple[int, EmailMultiAlternatives]] = []
-    pushes: list[tuple[list[int], Job]] = []
+    pushes: list[tuple[list[int], Job | PushSend]] = []
     rendered: dict[int, texts.Rendered] = {}
     devices = [d.device for d in deliveries if d.channel == PUSH]
     subscriptions = (
@@ -318,12 +318,13 @@ class InFlight:
 
 class Sender:
     """The worker's pass, as a pipeline: claim a batch, deliver its inbox copies at once, keep
-    its emails and pushes in memory (still claimed, the lease renewed) and hand them to bounded
-    thread pools as room opens, and go on claiming while they run. Outcomes come back through a
+    its emails and pushes in memory (still claimed, the lease renewed) and hand them to a
+    bounded thread pool (email) and the push loop as room opens, and go on claiming while they
+    run. Outcomes come back through a
     queue and are written by this (the worker's own) thread, which alone touches the database;
     a batch is finished when its last outcome is in.
 
-    The pools are bounded (``threads`` for email, ``push_threads`` for push), and so is the
+    The pools are bounded (``threads`` for email, ``pushes_at_once`` for push), and so is the
     queue in front of them (``capacity`` sends). While whole batches of new reminders keep
     coming (a morning rush), their inbox copies go out first and no slow send starts (they cost
     this process's time too). A held send is checked once more (still this worker's, not
@@ -337,19 +338,19 @@ class Sender:
         *,
         clock: Clock | None = None,
         threads: int | None = None,
-        push_threads: int | None = None,
+        pushes_at_once: int | None = None,
         capacity: int | None = None,
         held: int | None = None,
     ):
         # timezone.now looked up at each call (tests fix the clock by replacing it).
         self.clock: Clock = clock or (lambda: timezone.now())
         self.threads = threads or settings.REMINDER_THREADS
-        self.push_threads = push_threads or settings.REMINDER_PUSH_THREADS
+        self.pushes_at_once = pushes_at_once or settings.REMINDER_PUSHES_AT_ONCE
         # None: no bound (one pass, as tests and --once run it: everything is tried now).
         self.capacity = capacity
         self.held = settings.REMINDER_HELD_SENDS if held is None else held
         self.pool: ThreadPoolExecutor | None = None
-        self.push_pool: ThreadPoolExecutor | None = None
+        self.push_pool: push.PushPool | None = None
         self.arrived: SimpleQueue[tuple[int, Outcome]] = SimpleQueue()
         self.flights: dict[uuid.UUID, InFlight] = {}
         # Slow sends of claimed reminders, waiting for room in a pool.
@@ -465,26 +466,31 @@ class Sender:
             # Not going (too late, withdrawn, broken, or the device removed a moment ago): they
             # wait, and the reminder's finish decides (cancelled, missed, or tried again).
             flight.waiting.difference_update(d.pk for d in deliveries if d.pk not in going)
+            pushes: list[PushSend] = []
             for ids, job in sends:
                 for d in ids:
                     self.owner[d] = token
-                self.futures.append(
-                    self.pool_for(flight.prepared.deliveries[ids[0]].channel).submit(job, self.arrived.put)
-                )
+                if isinstance(job, PushSend):
+                    pushes.append(job)
+                else:
+                    self.futures.append(self.emails().submit(job, self.arrived.put))
+            if pushes:
+                self.futures.append(self.pushes().submit(pushes, self.arrived.put))
             started += len(going)
             if not flight.waiting:
                 del self.flights[token]
                 finish(flight.batch, self.clock(), done)
         return started
 
-    def pool_for(self, channel: str) -> ThreadPoolExecutor:
-        if channel == PUSH:
-            if self.push_pool is None:
-                self.push_pool = ThreadPoolExecutor(max_workers=self.push_threads, thread_name_prefix="push")
-            return self.push_pool
+    def emails(self) -> ThreadPoolExecutor:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="send")
         return self.pool
+
+    def pushes(self) -> push.PushPool:
+        if self.push_pool is None:
+            self.push_pool = push.PushPool(self.pushes_at_once)
+        return self.push_pool
 
     def collect(self, done: Counter[str], *, wait: float | None = None, want: int = 1) -> None:
         """Write the outcomes that arrived (waiting up to ``wait`` seconds for the first, then

@@ -52,7 +52,7 @@ def pushed_tags(push_service: PushService, browser: Browser) -> list[str]:
 
 def test_a_reminder_withdrawn_while_its_push_is_held_is_not_pushed(push_service, rush):
     now = [DUE]
-    sender = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    sender = Sender(clock=lambda: now[0], threads=2, pushes_at_once=2, capacity=4)
     first = sender.step(limit=10)
     # A full batch of new reminders: the inbox copies went out, the pushes are held (claimed).
     assert (first["claimed"], first["delivered"], first["put_off"]) == (10, 10, 10)
@@ -73,7 +73,7 @@ def test_a_reminder_withdrawn_while_its_push_is_held_is_not_pushed(push_service,
 
 def test_a_worker_that_stops_hands_its_held_pushes_to_the_next(push_service, rush):
     now = [DUE]
-    first = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    first = Sender(clock=lambda: now[0], threads=2, pushes_at_once=2, capacity=4)
     assert first.step(limit=10)["put_off"] == 10
     first.close()  # SIGTERM: what it held is released, never attempted
     assert push_service.received == []
@@ -81,7 +81,7 @@ def test_a_worker_that_stops_hands_its_held_pushes_to_the_next(push_service, rus
     pending = Delivery.objects.filter(channel="push", status=Delivery.Status.PENDING, attempts=0)
     assert pending.count() == 10
 
-    second = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    second = Sender(clock=lambda: now[0], threads=2, pushes_at_once=2, capacity=4)
     run_until_done(second, now)
     assert pushed_tags(push_service, rush) == sorted(r.code.hex for r in Reminder.objects.all())
     pushes = Delivery.objects.filter(channel="push")
@@ -90,7 +90,7 @@ def test_a_worker_that_stops_hands_its_held_pushes_to_the_next(push_service, rus
 
 def test_a_push_held_past_the_lateness_window_is_missed_not_sent(push_service, rush, settings):
     now = [DUE]
-    sender = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    sender = Sender(clock=lambda: now[0], threads=2, pushes_at_once=2, capacity=4)
     sender.step(limit=10)
     # The wave and a slow push service kept them waiting longer than a reminder may be late.
     now[0] = DUE + timedelta(minutes=settings.REMINDER_MAX_LATENESS_MINUTES, seconds=1)
@@ -107,7 +107,7 @@ def test_a_wave_renders_the_texts_of_its_pushes_when_they_go_out(push_service, r
     broken = Reminder.objects.order_by("pk").first()
     Reminder.objects.filter(pk=broken.pk).update(rule="no_such_rule")
     now = [DUE]
-    sender = Sender(clock=lambda: now[0], threads=2, push_threads=2, capacity=4)
+    sender = Sender(clock=lambda: now[0], threads=2, pushes_at_once=2, capacity=4)
     first = sender.step(limit=10)
     assert (first["delivered"], first["put_off"], first["error"]) == (10, 10, 0)
     errors = 0

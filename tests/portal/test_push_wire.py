@@ -3,9 +3,12 @@ the RFC's worked example and decrypted by http_ece (an independent implementatio
 connections to a push service: reused, replaced when the server dropped one, never a request
 sent twice."""
 
+import asyncio
 import http.client
+import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
@@ -115,15 +118,20 @@ def vapid(settings):
     settings.PUSH_ALLOW_INSECURE_ENDPOINTS = True
 
 
-def send(service: KeptAliveService, path: str) -> int:
+def send(service: "KeptAliveService | CannedService", path: str) -> int:
+    return send_to(service.url + path)
+
+
+def send_to(endpoint: str) -> int:
     browser = Browser()
     return push.send_push(
-        endpoint=service.url + path, p256dh=browser.p256dh, auth=push.b64u(browser.auth), payload={"tag": "t"}
+        endpoint=endpoint, p256dh=browser.p256dh, auth=push.b64u(browser.auth), payload={"tag": "t"}
     )
 
 
 def in_a_new_thread(function) -> None:
-    """Each thread keeps its own connections: a fresh thread starts with none."""
+    """Run ``function`` as the worker's threads do (sending from a thread that is not the push
+    loop's), then close the kept connections: the next test starts with none."""
     failures = []
 
     def run():
@@ -172,6 +180,52 @@ def test_a_request_path_cannot_carry_extra_header_lines(vapid):
     assert [path for _port, path in service.requests] == ["/push/a%20b%0D%0AX-Injected:%201"]
 
 
+class CannedService:
+    """A push service on loopback that answers every request with the same bytes, in two
+    pieces as a network may deliver them, then closes the connection if ``hang_up``. Counts
+    the connections it was asked on."""
+
+    def __init__(self, response: bytes, *, hang_up: bool = False) -> None:
+        self.response, self.hang_up = response, hang_up
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                sock, _address = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.answer, args=(sock,), daemon=True).start()
+
+    def answer(self, sock: socket.socket) -> None:
+        with sock:
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = int(re.search(rb"Content-Length: (\d+)", head)[1])
+                while len(data) < length:
+                    data += sock.recv(65536)
+                data = data[length:]
+                sock.sendall(self.response[:20])
+                time.sleep(0.05)
+                sock.sendall(self.response[20:])
+                if self.hang_up:
+                    sock.shutdown(socket.SHUT_WR)
+                    return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 @pytest.mark.parametrize(
     ("response", "status", "keep"),
     [
@@ -188,32 +242,52 @@ def test_a_request_path_cannot_carry_extra_header_lines(vapid):
         (b"HTTP/1.1 204 No Content\r\n\r\n", 204, True),
     ],
 )
-def test_the_answer_of_a_push_service_is_read_to_its_end_or_the_connection_dropped(response, status, keep):
-    ours, theirs = socket.socketpair()
-    ours.settimeout(5)
-    with ours, theirs:
-        # In two pieces, as a network may deliver it.
-        theirs.sendall(response[:20])
-        sender = threading.Timer(0.05, theirs.sendall, [response[20:]])
-        sender.start()
-        assert push.read_response(ours) == (status, keep)
-        sender.join()
-        if keep:
-            # Nothing of this answer is left to be taken for the next one's.
-            ours.setblocking(False)
-            with pytest.raises(BlockingIOError):
-                ours.recv(1)
+def test_the_answer_of_a_push_service_is_read_to_its_end_or_the_connection_dropped(
+    vapid, response, status, keep
+):
+    service = CannedService(response)
+    try:
+        # Two pushes: the second's answer is read right only if nothing of the first's was
+        # left over on a kept connection.
+        assert [send(service, "/push/1"), send(service, "/push/2")] == [status, status]
+    finally:
+        push.close_connections()
+        service.close()
+    assert service.connections == (1 if keep else 2)
 
 
 @pytest.mark.parametrize("response", [b"", b"garbage\r\n\r\n", b"HTTP/1.1 2x1 What\r\n\r\n"])
-def test_a_broken_answer_is_an_error(response):
-    ours, theirs = socket.socketpair()
-    ours.settimeout(5)
-    with ours, theirs:
-        theirs.sendall(response)
-        theirs.shutdown(socket.SHUT_WR)
+def test_a_broken_answer_is_an_error(vapid, response):
+    service = CannedService(response, hang_up=True)
+    try:
         with pytest.raises(http.client.HTTPException):
-            push.read_response(ours)
+            send(service, "/push/1")
+    finally:
+        push.close_connections()
+        service.close()
+
+
+def test_an_answer_nobody_asked_for_closes_the_kept_connection(vapid):
+    """A server that says more than its answer (a 408 it sends before hanging up) must not
+    have that taken for the answer to the next push."""
+    service = CannedService(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 408 Timeout\r\n\r\n")
+    try:
+        assert [send(service, "/push/1"), send(service, "/push/2")] == [201, 201]
+    finally:
+        push.close_connections()
+        service.close()
+    assert service.connections == 2
+
+
+def test_a_push_service_that_never_answers_times_out(vapid, settings):
+    settings.PUSH_TIMEOUT_SECONDS = 1
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        with pytest.raises(TimeoutError):
+            send_to(f"http://127.0.0.1:{listener.getsockname()[1]}/push/1")
+    finally:
+        push.close_connections()
+        listener.close()
 
 
 @pytest.fixture
@@ -280,3 +354,34 @@ def test_a_certificate_for_another_name_is_refused(vapid, tls_service):
 
     in_a_new_thread(attempt)
     assert tls_service.requests == []
+
+
+def pool_jobs(count: int, seconds: float):
+    """Jobs for a PushPool that note how many run at once, then report."""
+    seen = {"running": 0, "most": 0}
+
+    async def job(report) -> None:
+        seen["running"] += 1
+        seen["most"] = max(seen["most"], seen["running"])
+        await asyncio.sleep(seconds)
+        seen["running"] -= 1
+        report(1)
+
+    return [job] * count, seen
+
+
+def test_the_push_pool_keeps_at_most_its_limit_under_way():
+    jobs, seen = pool_jobs(12, 0.02)
+    reports: list[int] = []
+    push.PushPool(3).submit(jobs, reports.append).result(timeout=5)
+    assert (len(reports), seen["most"]) == (12, 3)
+
+
+def test_a_stopping_worker_drops_the_pushes_not_yet_started_and_finishes_the_others():
+    jobs, seen = pool_jobs(6, 0.3)
+    reports: list[int] = []
+    pool = push.PushPool(2)
+    pool.submit(jobs, reports.append)
+    time.sleep(0.1)
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert (len(reports), seen["running"]) == (2, 0)

@@ -38,7 +38,7 @@ class Command(BaseCommand):
         # One sender for the whole run: its thread pools send emails and pushes while the
         # next batches are claimed (a one-pass run tries every send of its batch now).
         sender = Sender(
-            capacity=None if once else 2 * (settings.REMINDER_THREADS + settings.REMINDER_PUSH_THREADS)
+            capacity=None if once else 2 * (settings.REMINDER_THREADS + settings.REMINDER_PUSHES_AT_ONCE)
         )
         while True:
             try:
