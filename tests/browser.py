@@ -57,6 +57,8 @@ def phone_page(chromium_browser: Browser) -> Iterator[Page]:
 
 
 def axe_violations(page: Page, tags: list[str] = WCAG_TAGS) -> list[dict[str, Any]]:
+    # A click that opens a page returns once the new page is committed, maybe not yet parsed.
+    page.wait_for_load_state()
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags)
     return result["violations"]

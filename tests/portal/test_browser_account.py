@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.urls import reverse
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from portal import services
@@ -127,7 +127,7 @@ def test_account_pages_are_accessible_in_english_and_arabic(
     # The delete page's refusal, shown where the box is.
     page.goto(live_server.url + reverse("account-delete"))
     page.locator("button.danger").click()
-    assert page.locator("#understood").get_attribute("aria-invalid") == "true"
+    expect(page.locator("#understood")).to_have_attribute("aria-invalid", "true")
     check(page, "delete refused")
 
 
@@ -188,7 +188,7 @@ def test_a_reader_of_the_spanish_guide_signs_in_with_an_emailed_code_in_spanish(
     assert page.evaluate("document.documentElement.lang") == "es"
     check(page, "sign-in page")
     page.get_by_role("link", name="Enviarme un código para iniciar sesión").click()
-    assert page.locator("h1").inner_text() == "Recibir un código de acceso"
+    expect(page.locator("h1")).to_have_text("Recibir un código de acceso")
     check(page, "code request")
     page.get_by_label("Correo electrónico").fill(patient.email)
     page.get_by_role("button", name="Envíenme un código").click()

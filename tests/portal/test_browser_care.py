@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from portal import care
@@ -74,7 +74,7 @@ def test_signing_in_with_an_emailed_code_lands_on_today_with_the_numbers_first(
     assert page.get_by_text("In 11 days").is_visible()
     # One tap logs a check; the page says so.
     page.get_by_role("button", name="Dressing checked").click()
-    assert page.get_by_text("Saved: Checked.").is_visible()
+    expect(page.get_by_text("Saved: Checked.")).to_be_visible()
     check(page, "today")
 
 
@@ -148,13 +148,13 @@ def test_every_care_page_is_accessible_in_english_and_arabic(
     page.goto(live_server.url + reverse("care-read", args=[patient.code, assignment.code]))
     page.locator("form.question").first.get_by_role("radio").first.check()
     page.locator("form.question").first.locator("button").click()
-    assert page.locator(".feedback").count() == 1
+    expect(page.locator(".feedback")).to_have_count(1)
     check(page, "answered")
     page.goto(live_server.url + reverse("care-symptoms", args=[patient.code]))
     page.locator('input[name="none"]').check()
     page.locator('input[value="eyes"]').check()
     page.locator("form.symptoms button[type=submit]").click()
-    assert page.locator("#symptoms-error").is_visible()
+    expect(page.locator("#symptoms-error")).to_be_visible()
     check(page, "symptom error")
     # A caregiver of two patients chooses one.
     helper = link_caregiver(patient, "helper@example.test").caregiver
