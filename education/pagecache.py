@@ -60,6 +60,20 @@ class Page:
 
 
 _pages: dict[tuple[Any, ...], Page] = {}
+# Pages kept per process, at most. The host is part of a page (its alternate-language links are
+# absolute), and a Host header may vary in ways ALLOWED_HOSTS lets through (letter case, port):
+# without a bound each would keep a page of its own. A real site has a few hundred.
+KEPT_MAX = 2000
+
+
+def remember[K, V](kept: dict[K, V], key: K, value: V) -> V:
+    """Keep ``value``, dropping the oldest kept first when there are KEPT_MAX."""
+    while len(kept) >= KEPT_MAX:
+        del kept[next(iter(kept))]
+    kept[key] = value
+    return value
+
+
 _stamp_seen: tuple[int, int] | None = None
 
 
@@ -145,19 +159,19 @@ def keep(response: HttpResponse, stamp: tuple[int, int]) -> Page:
     )
 
 
-def chosen_encoding(request: HttpRequest, page: Page) -> str:
+def chosen_encoding(request: HttpRequest) -> str:
+    """The encoding a kept page is sent in: Brotli, gzip or none, as the reader accepts."""
     header = request.META.get("HTTP_ACCEPT_ENCODING", "")
     if not header:
         return "identity"
     accepted = {part.split(";")[0].strip().lower() for part in header.split(",")}
-    for encoding in ("br", "gzip"):
-        if encoding in accepted and encoding in page.bodies:
-            return encoding
-    return "identity"
+    if "br" in accepted and brotli is not None:
+        return "br"
+    return "gzip" if "gzip" in accepted else "identity"
 
 
 def respond(request: HttpRequest, page: Page) -> HttpResponse:
-    encoding = chosen_encoding(request, page)
+    encoding = chosen_encoding(request)
     etag = page.etag_of(encoding)
     body = page.bodies[encoding]
     # For HEAD too: the server drops the body, the length stays right.
@@ -169,6 +183,7 @@ def respond(request: HttpRequest, page: Page) -> HttpResponse:
     response["ETag"] = etag
     response["Last-Modified"] = page.last_modified_header
     response["Vary"] = "Accept-Encoding"  # the view's page varies by nothing else
+    response.hcc_public_page = True  # type: ignore[attr-defined]  # see PublicPageMiddleware
     if "If-None-Match" not in request.headers and "If-Modified-Since" not in request.headers:
         return response
     return get_conditional_response(
@@ -200,14 +215,72 @@ def public_page(view: View) -> View:
                 or "public" not in response.get("Cache-Control", "")
             ):
                 return response
-            page = _pages[key] = keep(response, stamp)
+            page = remember(_pages, key, keep(response, stamp))
         return respond(request, page)
 
     return wrapped
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A kept page as the middleware inside PublicPageMiddleware sent it: status 200."""
+
+    stamp: tuple[int, int]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.body)
+        for name, value in self.headers:
+            response[name] = value
+        return response
+
+
+# By (scheme, host, path, encoding).
+_sent: dict[tuple[str, str, str, str], Sent] = {}
+
+
+class PublicPageMiddleware:
+    """Sends a kept guide page to the next anonymous reader before the middleware inside runs.
+
+    Such a page is the same bytes and headers for every reader who may have it
+    (``may_serve_from_memory``): session, authentication, language, CSRF and the rest would
+    only work out again what they did for the first one (about 0.1 ms a request, a fifth of
+    the page). So the whole answer is kept here as it left them, for each encoding, and
+    dropped with the guide stamp. It sits inside SecurityMiddleware and the CSP middleware,
+    which add their headers to every answer, and outside all the others. A request with
+    If-None-Match or If-Modified-Since goes the whole way, to be answered 304."""
+
+    def __init__(self, get_response: View) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method != "GET"
+            or not may_serve_from_memory(request)
+            or "HTTP_IF_NONE_MATCH" in request.META
+            or "HTTP_IF_MODIFIED_SINCE" in request.META
+        ):
+            return self.get_response(request)
+        key = (request.scheme, request.META.get("HTTP_HOST", ""), request.path, chosen_encoding(request))
+        stamp = current_stamp()
+        sent = _sent.get(key)
+        if sent is not None and sent.stamp == stamp:
+            return sent.response()
+        response = self.get_response(request)
+        if (
+            getattr(response, "hcc_public_page", False)
+            and response.status_code == 200
+            and not response.cookies
+            and not response.streaming
+        ):
+            remember(_sent, key, Sent(stamp, tuple(response.items()), response.content))
+        return response
 
 
 def forget_all() -> None:
     """Drop every page this process kept (tests)."""
     global _stamp_seen
     _pages.clear()
+    _sent.clear()
     _stamp_seen = None

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A kept guide page for an anonymous reader, sent again before all that follows.
+    "education.pagecache.PublicPageMiddleware",
     # Outside gzip, so a kept page is kept compressed, and outside everything that reads the
     # session or user: a kept page is sent from here.
     "portal.keep.KeptPageMiddleware",

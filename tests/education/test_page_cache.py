@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from education import pagecache, review
 from education.catalog import SOURCE_LANGUAGE, load_catalog
+from portal.middleware import LocaleMiddleware
 from portal.models import Patient
 from tests.helpers import log_in
 from tests.processes import Site
@@ -76,6 +77,44 @@ def test_a_signed_in_readers_page_never_reaches_anonymous_readers(patient: Patie
 
 
 @pytest.mark.django_db
+def test_the_next_anonymous_reader_gets_the_same_answer_before_the_rest_of_the_site_runs(
+    client: Client, monkeypatch
+) -> None:
+    first = client.get("/ar/guide/dressing-care/", HTTP_ACCEPT_ENCODING="br")
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("the request went past PublicPageMiddleware")
+
+    # The language middleware runs for every request that goes the whole way.
+    monkeypatch.setattr(LocaleMiddleware, "process_request", unreachable)
+    again = client.get("/ar/guide/dressing-care/", HTTP_ACCEPT_ENCODING="br")
+    assert (again.status_code, again.content, dict(again.items())) == (
+        200,
+        first.content,
+        dict(first.items()),
+    )
+    # Anything of the reader's own still goes the whole way: a revalidation (for its 304), a
+    # query, another page not kept yet.
+    for kwargs in ({"HTTP_IF_NONE_MATCH": first["ETag"]}, {"QUERY_STRING": "for=x"}):
+        with pytest.raises(AssertionError, match="PublicPageMiddleware"):
+            client.get("/ar/guide/dressing-care/", HTTP_ACCEPT_ENCODING="br", **kwargs)
+    with pytest.raises(AssertionError, match="PublicPageMiddleware"):
+        client.get("/ar/guide/dressing-care/", HTTP_ACCEPT_ENCODING="gzip")
+
+
+@pytest.mark.django_db
+def test_a_host_header_that_varies_cannot_fill_the_memory(client: Client, monkeypatch) -> None:
+    """ALLOWED_HOSTS lets any port through, and a page's alternate links name its host: each
+    variant is its own page, and the pages kept stay bounded."""
+    monkeypatch.setattr(pagecache, "KEPT_MAX", 3)
+    for port in range(1, 8):
+        page = client.get("/en/guide/", HTTP_HOST=f"localhost:{port}")
+        assert page.status_code == 200
+        assert f'href="http://localhost:{port}/ar/guide/"' in page.text
+    assert len(pagecache._pages) <= 3 and len(pagecache._sent) <= 3
+
+
+@pytest.mark.django_db
 def test_an_approval_shows_on_the_next_request(client: Client, make_user) -> None:
     slug, language = reviewable()
     path = f"/{language}/guide/{slug}/"
@@ -86,6 +125,8 @@ def test_an_approval_shows_on_the_next_request(client: Client, make_user) -> Non
     after = client.get(path, HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200
     assert NOT_REVIEWED not in after.text
+    # And for a reader who never had the page (kept whole by PublicPageMiddleware).
+    assert NOT_REVIEWED not in client.get(path).text
 
 
 def test_an_approval_shows_in_every_process(site: Site) -> None:
