@@ -21,6 +21,7 @@ import functools
 import gzip
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,11 +67,16 @@ _pages: dict[tuple[Any, ...], Page] = {}
 KEPT_MAX = 2000
 
 
+_remember_lock = threading.Lock()
+
+
 def remember[K, V](kept: dict[K, V], key: K, value: V) -> V:
-    """Keep ``value``, dropping the oldest kept first when there are KEPT_MAX."""
-    while len(kept) >= KEPT_MAX:
-        del kept[next(iter(kept))]
-    kept[key] = value
+    """Keep ``value``, dropping the oldest kept first when there are KEPT_MAX. One thread at
+    a time, and from a copy of the keys: a page store may be cleared meanwhile (a new stamp)."""
+    with _remember_lock:
+        for oldest in list(kept)[: max(0, len(kept) - KEPT_MAX + 1)]:
+            kept.pop(oldest, None)
+        kept[key] = value
     return value
 
 
