@@ -443,21 +443,17 @@ async def post(origin: tuple[str, str, int], request: bytes) -> int:
     idle = _kept.setdefault(origin, [])
     while idle:
         connection = idle.pop()
-        if not connection.usable():
-            connection.close()
-            continue
-        try:
-            status = await connection.post(request)
-        except STALE:
-            connection.close()
-            break
-        except BaseException:
-            connection.close()
-            raise
-        if not connection.closed:
-            idle.append(connection)
-        return status
-    connection = await connect(*origin)
+        if connection.usable():
+            try:
+                return await exchange(idle, connection, request)
+            except STALE:
+                break
+        connection.close()
+    return await exchange(idle, await connect(*origin), request)
+
+
+async def exchange(idle: list[PushConnection], connection: PushConnection, request: bytes) -> int:
+    """One request and its answer; the connection is kept idle after, closed on any error."""
     try:
         status = await connection.post(request)
     except BaseException:
@@ -513,9 +509,8 @@ class PushPool:
     handed over in groups (one wake-up of the loop for each)."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
         self.loop = event_loop()
-        self.gate: asyncio.Semaphore | None = None
+        self.gate = asyncio.Semaphore(limit)  # bound to the push loop when first used there
         self.cancelled = False
         self.pending: set[Future[None]] = set()
 
@@ -527,12 +522,9 @@ class PushPool:
         return future
 
     async def run[T](self, jobs: Sequence[Callable[[T], Awaitable[None]]], arg: T) -> None:
-        if self.gate is None:
-            self.gate = asyncio.Semaphore(self.limit)
         await asyncio.gather(*(self.one(job, arg) for job in jobs))
 
     async def one[T](self, job: Callable[[T], Awaitable[None]], arg: T) -> None:
-        assert self.gate is not None
         async with self.gate:
             if not self.cancelled:
                 await job(arg)

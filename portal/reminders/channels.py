@@ -3,8 +3,8 @@
 Which channels a person gets is read when the reminder is sent (``wanted_channels``), so a later
 opt-out also stops a retry. Email and push are slow network calls: each becomes a job that runs
 in the worker's thread pool (email) or on its push loop (push) and reports outcomes, touching no
-database row. The inbox is this
-database, so delivering it is a conditional update in ``delivery``.
+database row. The inbox is this database, so delivering it is a conditional update in
+``delivery``.
 """
 
 import http.client

@@ -7,8 +7,9 @@ It works on batches: one statement claims up to REMINDER_BATCH_SIZE reminders, d
 created with one bulk insert, the inbox copies are delivered with one update, each distinct text
 is rendered once per batch, outcomes are written in bulk as they arrive, and the reminders are
 finished with a few grouped updates. Email runs in a bounded thread pool and push on the
-process's push loop (``portal.push``), both sending while the next batches are claimed (``Sender``), so one slow push service holds back
-neither the other sends nor the inbox; all database work stays on the worker's own thread.
+process's push loop (``portal.push``), both sending while the next batches are claimed
+(``Sender``), so one slow push service holds back neither the other sends nor the inbox; all
+database work stays on the worker's own thread.
 
 Guarantees kept here:
 - each (reminder, channel, device) is sent at most once: a unique delivery row per pair, and a
@@ -320,9 +321,8 @@ class Sender:
     """The worker's pass, as a pipeline: claim a batch, deliver its inbox copies at once, keep
     its emails and pushes in memory (still claimed, the lease renewed) and hand them to a
     bounded thread pool (email) and the push loop as room opens, and go on claiming while they
-    run. Outcomes come back through a
-    queue and are written by this (the worker's own) thread, which alone touches the database;
-    a batch is finished when its last outcome is in.
+    run. Outcomes come back through a queue and are written by this (the worker's own) thread,
+    which alone touches the database; a batch is finished when its last outcome is in.
 
     The pools are bounded (``threads`` for email, ``pushes_at_once`` for push), and so is the
     queue in front of them (``capacity`` sends). While whole batches of new reminders keep
