@@ -182,11 +182,12 @@ def test_a_request_path_cannot_carry_extra_header_lines(vapid):
 
 class CannedService:
     """A push service on loopback that answers every request with the same bytes, in two
-    pieces as a network may deliver them, then closes the connection if ``hang_up``. Counts
-    the connections it was asked on."""
+    pieces as a network may deliver them, then closes the connection if ``hang_up``. After
+    ``answers`` requests on one connection it drops the next one unanswered (a server closing
+    a kept connection just as a request arrives). Counts the connections it was asked on."""
 
-    def __init__(self, response: bytes, *, hang_up: bool = False) -> None:
-        self.response, self.hang_up = response, hang_up
+    def __init__(self, response: bytes, *, hang_up: bool = False, answers: int = 0) -> None:
+        self.response, self.hang_up, self.answers = response, hang_up, answers
         self.connections = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
@@ -203,7 +204,7 @@ class CannedService:
 
     def answer(self, sock: socket.socket) -> None:
         with sock:
-            data = b""
+            data, answered = b"", 0
             while True:
                 while b"\r\n\r\n" not in data:
                     chunk = sock.recv(65536)
@@ -215,6 +216,9 @@ class CannedService:
                 while len(data) < length:
                     data += sock.recv(65536)
                 data = data[length:]
+                if self.answers and answered == self.answers:
+                    return
+                answered += 1
                 sock.sendall(self.response[:20])
                 time.sleep(0.05)
                 sock.sendall(self.response[20:])
@@ -265,6 +269,18 @@ def test_a_broken_answer_is_an_error(vapid, response):
     finally:
         push.close_connections()
         service.close()
+
+
+def test_a_kept_connection_dropped_as_the_request_goes_is_replaced_once(vapid):
+    """The loop cannot see the close before it writes: the request gets no answer on the
+    kept connection, and goes again, once, on a new one."""
+    service = CannedService(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", answers=1)
+    try:
+        assert [send(service, "/push/1"), send(service, "/push/2")] == [201, 201]
+    finally:
+        push.close_connections()
+        service.close()
+    assert service.connections == 2
 
 
 def test_an_answer_nobody_asked_for_closes_the_kept_connection(vapid):
