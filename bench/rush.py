@@ -58,19 +58,22 @@ def push_stats(path: str = "/stats") -> dict[str, Any]:
         return json.loads(response.read())
 
 
-def schema_version() -> str:
-    """The migrations the templates were made with: other migrations, other templates."""
+def template_version() -> str:
+    """The migrations the templates were made with, and the push stand-in's port their
+    subscriptions name: other migrations or another BENCH_PORT_BASE, other templates (else
+    every push of the rush goes to a port nobody listens on)."""
     files = sorted(common.ROOT.glob("*/migrations/0*.py"))
-    return hashlib.sha256(
+    schema = hashlib.sha256(
         "".join(f"{f.relative_to(common.ROOT)}:{f.stat().st_size}" for f in files).encode()
     ).hexdigest()[:12]
+    return f"{schema}:{common.PUSH_PORT}"
 
 
 def make_templates(count: int, sqlite: bool, force: bool) -> None:
     marker = common.VAR / "rush-template.json"
     made = json.loads(marker.read_text()) if marker.exists() else {}
-    if made.get("schema") != schema_version():
-        made = {"schema": schema_version()}
+    if made.get("schema") != template_version():
+        made = {"schema": template_version()}
     parent_env = common.env_for(None)
     if force or made.get("postgresql") != count:
         print(f"Making the PostgreSQL template with {count:,} reminders…", file=sys.stderr)
@@ -101,6 +104,7 @@ def run_one(
     deadline: float,
     until: str = "all",
     push_pid: int = 0,
+    profile: bool = False,
 ) -> dict[str, Any]:
     if engine == "postgresql":
         recreate_target()
@@ -123,9 +127,11 @@ def run_one(
         path = common.RESULTS / f"rush-{engine}-{workers}w-{n}.log"
         log = open(path, "w")  # noqa: SIM115
         logs.append(log)
+        # The worker's own thread only (its database side); the push loop runs on another.
+        profiler = ["-m", "cProfile", "-o", str(path.with_suffix(".prof"))] if profile else []
         procs.append(
             subprocess.Popen(
-                [common.PY, "manage.py", "sendreminders", "--idle", "1"],
+                [common.PY, *profiler, "manage.py", "sendreminders", "--idle", "1"],
                 cwd=common.ROOT,
                 env=env,
                 stdout=log,
@@ -243,6 +249,12 @@ def main() -> None:
         help="stop when every reminder is done (all), or when every inbox copy is out (inbox: the"
         " pushes still waiting then are left out of the push figures)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each worker under cProfile (its main thread), written next to its log as .prof;"
+        " the profiler slows the worker, so its figures are not the rush's",
+    )
     args = parser.parse_args()
 
     machine_before = common.machine()
@@ -265,7 +277,9 @@ def main() -> None:
     results = []
     try:
         for engine, workers in configurations:
-            result = run_one(engine, workers, args.count, args.timeout, args.deadline, args.until, push.pid)
+            result = run_one(
+                engine, workers, args.count, args.timeout, args.deadline, args.until, push.pid, args.profile
+            )
             results.append(result)
             print(json.dumps({k: v for k, v in result.items() if k != "report"}), file=sys.stderr)
             # Kept after each configuration, so a long run stopped later keeps what it measured.
