@@ -166,14 +166,26 @@ def keep(response: HttpResponse, stamp: tuple[int, int]) -> Page:
 
 
 def chosen_encoding(request: HttpRequest) -> str:
-    """The encoding a kept page is sent in: Brotli, gzip or none, as the reader accepts."""
-    header = request.META.get("HTTP_ACCEPT_ENCODING", "")
-    if not header:
-        return "identity"
-    accepted = {part.split(";")[0].strip().lower() for part in header.split(",")}
-    if "br" in accepted and brotli is not None:
-        return "br"
-    return "gzip" if "gzip" in accepted else "identity"
+    """The encoding a kept page is sent in: Brotli, gzip or none, as the reader accepts
+    (RFC 9110 section 12.5.3): ``q=0`` refuses a coding, ``*`` stands for those not named, and
+    a weight that is not a number refuses its coding rather than guess."""
+    weights: dict[str, float] = {}
+    for part in request.META.get("HTTP_ACCEPT_ENCODING", "")[:1000].split(","):
+        coding, _semicolon, parameters = part.partition(";")
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _equals, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+                if not 0.0 <= weight <= 1.0:  # nan fails both
+                    weight = 0.0
+        weights[coding.strip().lower()] = weight
+    offered = ("br", "gzip") if brotli is not None else ("gzip",)
+    best = max(offered, key=lambda coding: weights.get(coding, weights.get("*", 0.0)))
+    return best if weights.get(best, weights.get("*", 0.0)) > 0 else "identity"
 
 
 def respond(request: HttpRequest, page: Page) -> HttpResponse:

@@ -171,3 +171,32 @@ def test_persistent_connections_are_the_production_default() -> None:
     code = "import portal.settings as s; d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["600", "True"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("accept_encoding", "sent"),
+    [
+        ("gzip, deflate, br", "br"),
+        ("br;q=0, gzip", "gzip"),  # Brotli refused
+        ("gzip;q=0, br;q=0", None),
+        ("gzip;q=1.0, br;q=0.5", "gzip"),  # the reader's preference
+        ("BR", "br"),
+        ("*", "br"),
+        ("*;q=0", None),
+        ("identity", None),
+        ("br;q=not-a-number, gzip;q=0.1", "gzip"),
+        ("br;q=nan, gzip;q=2", None),  # weights outside 0-1 are not guessed at
+        ("", None),
+    ],
+)
+def test_a_kept_page_honours_the_weights_of_accept_encoding(
+    client: Client, accept_encoding: str, sent: str | None
+) -> None:
+    plain = client.get("/en/guide/dressing-care/").content
+    for _ in range(2):  # rendered, then kept
+        page = client.get("/en/guide/dressing-care/", HTTP_ACCEPT_ENCODING=accept_encoding)
+        assert page.status_code == 200
+        assert page.get("Content-Encoding") == sent
+        body = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[sent](page.content)
+        assert body == plain
