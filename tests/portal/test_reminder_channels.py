@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import socket
 import threading
 from datetime import UTC, date, datetime, time
@@ -17,6 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from py_vapid import Vapid02
 
@@ -361,3 +364,43 @@ def test_a_slow_push_service_does_not_hold_back_the_inbox(
     # One push per reminder, each decrypted by the device: twenty distinct tags.
     tags = [browser.decrypt(body)["tag"] for _path, _headers, body in push_service.received]
     assert sorted(tags) == sorted(r.code.hex for r in Reminder.objects.all())
+
+
+# --- Queries per pass ---------------------------------------------------------------------------
+
+
+WRITES_SENT = re.compile(r'UPDATE "portal_delivery" SET "status" = \'sent\', "sent_at" = ')
+
+
+def test_a_pass_makes_as_many_queries_for_many_reminders_as_for_few(
+    push_service, smtp_server, vapid_key, clinic, make_patient, make_visit
+):
+    """A morning rush is one pass over many reminders: what a pass asks the database must not
+    grow with them (one query per reminder would be a query per patient, 100,000 times)."""
+
+    def one_pass(count: int, visit_day: date) -> int:
+        for n in range(count):
+            patient = make_patient(clinic, f"p{visit_day.day}-{n}@example.test")
+            make_visit(patient, visit_day)
+            browser = Browser()
+            PushSubscription.objects.create(
+                user=patient.user,
+                endpoint=f"{push_service.url}/push/{visit_day.day}-{n}",
+                p256dh=browser.p256dh,
+                auth=b64u(browser.auth),
+            )
+            replan_patient(patient, now=PLANNED_AT)
+        due = datetime.combine(visit_day, time(9, 0), tzinfo=UTC).replace(day=visit_day.day - 1)
+        with CaptureQueriesContext(connection) as queries:
+            done = send_due_reminders(now=due)
+        # Every reminder due then went out on every channel.
+        assert (done["claimed"], done["delivered"]) == (count, 3 * count)
+        # Outcomes are written in groups as they arrive (one update for those that came
+        # together), so how many updates depends on the sends' timing, not on the count.
+        return sum(1 for q in queries.captured_queries if not WRITES_SENT.match(q["sql"]))
+
+    few = one_pass(3, date(2026, 3, 10))
+    Reminder.objects.filter(status=Reminder.Status.PENDING).delete()
+    many = one_pass(30, date(2026, 3, 20))
+    assert len(push_service.received) == 33 and len(smtp_server.messages) == 33
+    assert many == few
