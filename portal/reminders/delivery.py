@@ -175,12 +175,7 @@ def prepare(batch: Batch, now: datetime, done: Counter[str], *, render: bool = T
         devices[user_id].append(str(subscription_code))
     known = {code for codes in devices.values() for code in codes}
     wanted = {r.pk: set(channels.wanted_channels(r.recipient, devices[r.recipient_id])) for r in active}
-    new = [
-        Delivery(reminder_id=pk, channel=channel, device=device, next_attempt_at=now)
-        for pk, pairs in wanted.items()
-        for channel, device in pairs
-    ]
-    Delivery.objects.bulk_create(new, ignore_conflicts=True)
+    add_deliveries([(pk, channel, device) for pk, pairs in wanted.items() for channel, device in pairs], now)
     skipped: defaultdict[str, list[int]] = defaultdict(list)
     due_now: list[tuple[int, int, str, str, int]] = []
     pending = Delivery.objects.filter(reminder_id__in=wanted, status=Delivery.Status.PENDING)
@@ -215,6 +210,33 @@ def prepare(batch: Batch, now: datetime, done: Counter[str], *, render: bool = T
             prepared.deliveries[pk] = delivery
             prepared.slow.append(delivery)
     return prepared
+
+
+def add_deliveries(rows: list[tuple[int, str, str]], now: datetime) -> None:
+    """Pending deliveries (reminder id, channel, device) due ``now``; a pair that has its row
+    already keeps it. One statement of three arrays on PostgreSQL, where bulk_create spent
+    more of a rush's CPU building the SQL of 200,000 model instances than the database did
+    inserting them (BENCHMARKS.md); SQLite's executemany loops in C."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = "reminder_id, channel, device, status, attempts, next_attempt_at, error, created_at, sent_at"
+    pending = Delivery.Status.PENDING.value
+    due, created = (connection.ops.adapt_datetimefield_value(at) for at in (now, timezone.now()))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            reminder_ids, channel_names, devices = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT r, c, d, %s, 0, %s, '', %s, NULL"  # noqa: S608 - our names
+                " FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) AS t(r, c, d) ON CONFLICT DO NOTHING",
+                [pending, due, created, reminder_ids, channel_names, devices],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, 0, %s, '', %s, NULL)"  # noqa: S608
+                " ON CONFLICT DO NOTHING",
+                [(pk, channel, device, pending, due, created) for pk, channel, device in rows],
+            )
 
 
 def render_texts(reminders: list[Reminder], batch: Batch, prepared: Prepared) -> None:
