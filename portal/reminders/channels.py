@@ -19,7 +19,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 
 from portal import push
 from portal.emails import make_message
-from portal.models import Delivery, Patient, PushSubscription, Reminder, User
+from portal.models import Delivery, Patient, Reminder, User
 from portal.reminders.texts import Rendered
 
 INBOX, EMAIL, PUSH = Delivery.Channel.INBOX, Delivery.Channel.EMAIL, Delivery.Channel.PUSH
@@ -163,10 +163,6 @@ class PushSend:
     async def __call__(self, report: Report) -> None:
         outcome = await push_outcome(self.endpoint, self.p256dh, self.auth, self.payload)
         report((self.delivery_id, outcome))
-
-
-def push_job(delivery_id: int, subscription: PushSubscription, payload: dict[str, Any]) -> PushSend:
-    return PushSend(delivery_id, subscription.endpoint, subscription.p256dh, subscription.auth, payload)
 
 
 async def push_outcome(endpoint: str, p256dh: str, auth: str, payload: dict[str, Any]) -> Outcome:

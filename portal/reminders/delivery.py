@@ -273,9 +273,12 @@ def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[
     pushes: list[tuple[list[int], Job | PushSend]] = []
     rendered: dict[int, texts.Rendered] = {}
     devices = [d.device for d in deliveries if d.channel == PUSH]
-    subscriptions = (
-        {str(s.code): s for s in PushSubscription.objects.filter(code__in=devices)} if devices else {}
-    )
+    # A device's (endpoint, p256dh, auth): tuples, not a model instance per push.
+    subscriptions: dict[str, tuple[str, str, str]] = {}
+    if devices:
+        known = PushSubscription.objects.filter(code__in=devices)
+        for code, endpoint, p256dh, auth in known.values_list("code", "endpoint", "p256dh", "auth"):
+            subscriptions[str(code)] = (endpoint, p256dh, auth)
     for delivery in deliveries:
         reminder = prepared.by_id[delivery.reminder_id]
         key, body = prepared.bodies[reminder.pk]
@@ -296,7 +299,8 @@ def jobs_for(prepared: Prepared, deliveries: list[Delivery]) -> list[tuple[list[
             if subscription is None:
                 continue  # removed a moment ago: it waits, and is skipped on the next try
             payload = channels.push_payload(reminder, words)
-            pushes.append(([delivery.pk], channels.push_job(delivery.pk, subscription, payload)))
+            endpoint, p256dh, auth = subscription
+            pushes.append(([delivery.pk], PushSend(delivery.pk, endpoint, p256dh, auth, payload)))
     found = [([d for d, _m in chunk], channels.email_job(chunk)) for chunk in channels.email_chunks(emails)]
     return found + pushes
 
