@@ -232,11 +232,13 @@ def add_deliveries(rows: list[tuple[int, str, str]], now: datetime) -> None:
                 [pending, due, created, reminder_ids, channel_names, devices],
             )
         else:
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, 0, %s, '', %s, NULL)"  # noqa: S608
-                " ON CONFLICT DO NOTHING",
-                [(pk, channel, device, pending, due, created) for pk, channel, device in rows],
-            )
+            # One transaction: in autocommit, each row would be a commit of its own.
+            with transaction.atomic():
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, 0, %s, '', %s, NULL)"  # noqa: S608
+                    " ON CONFLICT DO NOTHING",
+                    [(pk, channel, device, pending, due, created) for pk, channel, device in rows],
+                )
 
 
 def render_texts(reminders: list[Reminder], batch: Batch, prepared: Prepared) -> None:
