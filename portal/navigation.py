@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils import translation
 
+from portal import pwa
 from portal.middleware import LANGUAGE_PARAMETER, is_staff_request
 from portal.queries import count_unread_reminders_for
 
@@ -100,4 +101,7 @@ def context(request: HttpRequest) -> dict[str, Callable[[], Any]]:
         "unread_reminders": lambda: count_unread_reminders_for(request.user),
         # Patients and caregivers start from today's care (/care/); staff from the clinic.
         "starts_at_care": lambda: request.user.is_authenticated and not is_staff_request(request),
+        # Who is signed in, for the service worker (sw.js): "" for nobody, so it never asks
+        # the server for an anonymous reader's offline list.
+        "reader_tag": lambda: pwa.reader_tag(request.user) if request.user.is_authenticated else "",
     }

@@ -52,15 +52,17 @@ self.addEventListener("activate", (event) => {
       ))
       .then(() => self.clients.claim())
       .then(() => language().then(keepOfflinePage))
-      .then(() => refreshReader(null)),
+      .then(refreshKeptReader),
   );
 });
 
 self.addEventListener("message", (event) => {
   const message = event.data || {};
   if (message.type === "visited") {
-    {# The first page, opened before this worker was in charge. #}
-    event.waitUntil(visited(message.url, message.language));
+    {# The first page, opened before this worker was in charge, and who it says is signed in. #}
+    {# (A page older than data-reader says nothing: the server is asked.) #}
+    const reader = typeof message.reader === "string" ? message.reader : null;
+    event.waitUntil(visited(message.url, message.language).then(() => refreshReader(reader)));
   } else if (message.type === "refresh") {
     {# A page changed what the reader should have offline (say, a new module). #}
     event.waitUntil(refreshReader(null));
@@ -235,6 +237,14 @@ async function keepSafe(url, response) {
   await setRestricted(said === "1");
   if (said === "1") {
     await (await caches.open(SAFE_CACHE)).put(url, response);
+  }
+}
+
+{# A new version of this worker refreshes the list an older one kept. With none kept, it waits #}
+{# for a page to say who is signed in: an anonymous reader's phone never asks for a list. #}
+async function refreshKeptReader() {
+  if (await (await caches.open(READER_CACHE)).match(at(READER_KEY))) {
+    await refreshReader(null);
   }
 }
 

@@ -40,7 +40,12 @@
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
       if (firstVisit && registration.active) {
-        registration.active.postMessage({ type: "visited", url: location.href, language: document.documentElement.lang });
+        registration.active.postMessage({
+          type: "visited",
+          url: location.href,
+          language: document.documentElement.lang,
+          reader: text.reader, // "" when nobody is signed in
+        });
       }
     }).catch(function () {
       // No offline copy then; the page itself works as before.

@@ -4,9 +4,12 @@ never another person's; a new version takes over with a reload offered; a push s
 notification that opens the reminder."""
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 
 import pytest
+from django.core.signals import request_started
+from django.urls import reverse
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
@@ -152,6 +155,46 @@ def test_the_offline_list_is_never_another_persons(
     page.locator("#phones").wait_for()
     assert page.locator("#phones").inner_text().count("South Clinic") == 1
     assert "North Clinic" not in page.locator("main").inner_text()
+
+
+@pytest.fixture
+def asked() -> Iterator[list[str]]:
+    """The paths the live server was asked for (it runs in this process)."""
+    paths: list[str] = []
+
+    def record(sender: object, environ: dict[str, str], **kwargs: object) -> None:
+        paths.append(environ["PATH_INFO"])
+
+    request_started.connect(record)
+    yield paths
+    request_started.disconnect(record)
+
+
+def test_an_anonymous_readers_phone_never_asks_for_an_offline_list(
+    live_server: LiveServer, phone_page: Page, asked: list[str]
+) -> None:
+    page = phone_page
+    page.goto(live_server.url + "/en/guide/dressing-care/")
+    controlled(page)
+    settle(page, "/en/guide/dressing-care/")
+    page.goto(live_server.url + "/en/guide/")
+    settle(page, "/en/offline/")
+    go_offline(page)  # after what the worker fetches in the background
+    assert "/en/guide/dressing-care/" in asked and "/en/offline/" in asked
+    assert reverse("api-offline") not in asked
+
+
+def test_a_signed_in_readers_first_page_brings_their_list(
+    live_server: LiveServer, phone_page: Page, patient, assigned
+) -> None:
+    """The first page came before the worker was in charge; it names the reader itself."""
+    page = phone_page
+    sign_in(page, live_server.url, patient.user)
+    page.goto(live_server.url + "/en/guide/dressing-care/")
+    controlled(page)
+    settle(page, "/en/guide/when-to-call/")
+    reader_json = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
+    assert page.evaluate(reader_json)["reader"] == pwa.reader_tag(patient.user)
 
 
 def test_a_new_version_takes_over_and_offers_a_reload(
