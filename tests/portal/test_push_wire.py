@@ -229,6 +229,14 @@ class CannedService:
     def close(self) -> None:
         self.listener.close()
 
+    def __enter__(self) -> "CannedService":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """The push loop's kept connections go first, then the listener."""
+        push.close_connections()
+        self.close()
+
 
 @pytest.mark.parametrize(
     ("response", "status", "keep"),
@@ -249,49 +257,34 @@ class CannedService:
 def test_the_answer_of_a_push_service_is_read_to_its_end_or_the_connection_dropped(
     vapid, response, status, keep
 ):
-    service = CannedService(response)
-    try:
+    with CannedService(response) as service:
         # Two pushes: the second's answer is read right only if nothing of the first's was
         # left over on a kept connection.
         assert [send(service, "/push/1"), send(service, "/push/2")] == [status, status]
-    finally:
-        push.close_connections()
-        service.close()
     assert service.connections == (1 if keep else 2)
 
 
 @pytest.mark.parametrize("response", [b"", b"garbage\r\n\r\n", b"HTTP/1.1 2x1 What\r\n\r\n"])
 def test_a_broken_answer_is_an_error(vapid, response):
-    service = CannedService(response, hang_up=True)
-    try:
-        with pytest.raises(http.client.HTTPException):
-            send(service, "/push/1")
-    finally:
-        push.close_connections()
-        service.close()
+    with CannedService(response, hang_up=True) as service, pytest.raises(http.client.HTTPException):
+        send(service, "/push/1")
 
 
 def test_a_kept_connection_dropped_as_the_request_goes_is_replaced_once(vapid):
     """The loop cannot see the close before it writes: the request gets no answer on the
     kept connection, and goes again, once, on a new one."""
-    service = CannedService(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", answers=1)
-    try:
+    with CannedService(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", answers=1) as service:
         assert [send(service, "/push/1"), send(service, "/push/2")] == [201, 201]
-    finally:
-        push.close_connections()
-        service.close()
     assert service.connections == 2
 
 
 def test_an_answer_nobody_asked_for_closes_the_kept_connection(vapid):
     """A server that says more than its answer (a 408 it sends before hanging up) must not
     have that taken for the answer to the next push."""
-    service = CannedService(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 408 Timeout\r\n\r\n")
-    try:
+    with CannedService(
+        b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 408 Timeout\r\n\r\n"
+    ) as service:
         assert [send(service, "/push/1"), send(service, "/push/2")] == [201, 201]
-    finally:
-        push.close_connections()
-        service.close()
     assert service.connections == 2
 
 
