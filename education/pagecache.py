@@ -183,9 +183,9 @@ def chosen_encoding(request: HttpRequest) -> str:
                 if not 0.0 <= weight <= 1.0:  # nan fails both
                     weight = 0.0
         weights[coding.strip().lower()] = weight
-    offered = ("br", "gzip") if brotli is not None else ("gzip",)
-    best = max(offered, key=lambda coding: weights.get(coding, weights.get("*", 0.0)))
-    return best if weights.get(best, weights.get("*", 0.0)) > 0 else "identity"
+    anything = weights.get("*", 0.0)
+    best = max(("br", "gzip") if brotli is not None else ("gzip",), key=lambda c: weights.get(c, anything))
+    return best if weights.get(best, anything) > 0 else "identity"
 
 
 def respond(request: HttpRequest, page: Page) -> HttpResponse:
