@@ -9,7 +9,7 @@ import os
 import re
 import socket
 import threading
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from time import monotonic, sleep
 
@@ -390,7 +390,7 @@ def test_a_pass_makes_as_many_queries_for_many_reminders_as_for_few(
                 auth=b64u(browser.auth),
             )
             replan_patient(patient, now=PLANNED_AT)
-        due = datetime.combine(visit_day, time(9, 0), tzinfo=UTC).replace(day=visit_day.day - 1)
+        due = datetime.combine(visit_day - timedelta(days=1), time(9, 0), tzinfo=UTC)
         with CaptureQueriesContext(connection) as queries:
             done = send_due_reminders(now=due)
         # Every reminder due then went out on every channel.
