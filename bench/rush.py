@@ -72,8 +72,9 @@ def template_version() -> str:
 def make_templates(count: int, sqlite: bool, force: bool) -> None:
     marker = common.VAR / "rush-template.json"
     made = json.loads(marker.read_text()) if marker.exists() else {}
-    if made.get("schema") != template_version():
-        made = {"schema": template_version()}
+    version = template_version()
+    if made.get("schema") != version:
+        made = {"schema": version}
     parent_env = common.env_for(None)
     if force or made.get("postgresql") != count:
         print(f"Making the PostgreSQL template with {count:,} reminders…", file=sys.stderr)
@@ -127,7 +128,7 @@ def run_one(
         path = common.RESULTS / f"rush-{engine}-{workers}w-{n}.log"
         log = open(path, "w")  # noqa: SIM115
         logs.append(log)
-        # The worker's own thread only (its database side); the push loop runs on another.
+        # Every thread of the worker, its own and the push loop's: their times overlap.
         profiler = ["-m", "cProfile", "-o", str(path.with_suffix(".prof"))] if profile else []
         procs.append(
             subprocess.Popen(
@@ -252,7 +253,7 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="run each worker under cProfile (its main thread), written next to its log as .prof;"
+        help="run each worker under cProfile (all its threads), written next to its log as .prof;"
         " the profiler slows the worker, so its figures are not the rush's",
     )
     args = parser.parse_args()
