@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
-from portal.models import CaregiverLink, Clinic, InjectionVisit, Patient, TreatmentCourse
+from portal.models import CaregiverLink, Clinic, Delivery, InjectionVisit, Patient, Reminder, TreatmentCourse
 
 
 def test_one_active_link_per_patient_and_caregiver(patient, caregiver):
@@ -78,3 +78,21 @@ def test_emails_are_unique_whatever_the_case(make_user):
     make_user("Same@Example.test")
     with pytest.raises(IntegrityError), transaction.atomic():
         make_user("same@example.test")
+
+
+@pytest.mark.parametrize("model", [Reminder, Delivery])
+def test_the_workers_tables_keep_no_index_that_another_covers(db, model):
+    """Every claim, finish and delivery writes each index of these tables: an index whose
+    columns begin another index serves no lookup the longer one does not, and is written for
+    nothing (a sixth of one worker's morning rush, BENCHMARKS.md)."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    indexes = {name: c["columns"] for name, c in found.items() if c["index"] or c["unique"]}
+    covered = [
+        (name, longer)
+        for name, columns in indexes.items()
+        if not found[name]["unique"]
+        for longer, other in indexes.items()
+        if len(other) > len(columns) and other[: len(columns)] == columns
+    ]
+    assert covered == []
