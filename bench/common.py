@@ -355,7 +355,8 @@ def site_pages(info: dict[str, Any]) -> list[dict[str, Any]]:
         ("inbox-api", "/api/v1/reminders/", "patient"),
         ("reminder", f"/reminders/{info['reminder']}/", "patient"),
         ("settings", "/account/settings/", "patient"),
-        ("caregiver-home", "/", "caregiver"),
+        # The caregiver's start page (/ sends them here): today's care of their one patient.
+        ("caregiver-home", "/care/", "caregiver"),
         ("clinic-home", "/patients/", "admin"),
         ("clinic-patient", f"/patients/{info['patient']}/", "admin"),
         ("enrol", "/patients/enrol/", "admin"),
