@@ -274,6 +274,35 @@ def busiest_processes(limit: int = 5) -> list[str]:
     return [" ".join(line.split()[:6])[:120] for line in out.splitlines()[:limit]]
 
 
+def yardstick() -> dict[str, Any]:
+    """The same fixed work timed in CPU, eleven times over about a second: a pure-Python loop
+    (what a worker or a page costs) and a P-256 ECDH exchange (a push's largest single cost),
+    as the median and the range. This VM's speed drifted by a fifth within an hour and by a
+    third between runs, so figures taken hours apart are compared only with their yardsticks
+    beside them."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key, peer = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1()).public_key()
+    python, ecdh = [], []
+    for _ in range(11):
+        start = time.process_time()
+        total = 0
+        for i in range(200_000):
+            total += i % 7
+        python.append((time.process_time() - start) * 1000)
+        start = time.process_time()
+        for _ in range(100):
+            key.exchange(ec.ECDH(), peer)
+        ecdh.append((time.process_time() - start) / 100 * 1e6)
+    python.sort()
+    ecdh.sort()
+    return {
+        "python_loop_ms": [round(python[5], 1), round(python[0], 1), round(python[-1], 1)],
+        "ecdh_us": [round(ecdh[5], 1), round(ecdh[0], 1), round(ecdh[-1], 1)],
+        "note": "median, fastest, slowest of 11",
+    }
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -298,6 +327,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "postgresql": pg_version,
         "load": [round(x, 2) for x in os.getloadavg()],
+        "yardstick": yardstick(),
         "busiest": busiest_processes(),
         "git": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
