@@ -278,8 +278,9 @@ def yardstick() -> dict[str, Any]:
     """The same fixed work timed in CPU, eleven times over about a second: a pure-Python loop
     (what a worker or a page costs) and a P-256 ECDH exchange (a push's largest single cost),
     as the median and the range. This VM's speed drifted by a fifth within an hour and by a
-    third between runs, so figures taken hours apart are compared only with their yardsticks
-    beside them."""
+    third between runs. The yardstick tells a slower CPU apart; a run slower than its yardstick
+    says was slowed elsewhere (the host's memory or disk, which it does not see). Code is still
+    compared only in alternating runs."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
     key, peer = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1()).public_key()
