@@ -248,12 +248,18 @@ async function refreshKeptReader() {
   }
 }
 
+{# Who the latest page said is signed in ("" nobody), since this worker started. #}
+let lastSaid = null;
+
 {# The signed-in reader's own list: what their care team gave them to read (kept here, with #}
 {# the pages) and their care team's numbers. ``reader`` is who the page said is signed in #}
 {# ("" nobody; null: ask the server). #}
 async function refreshReader(reader) {
   if (!CONFIG.readerApi) {
     return;
+  }
+  if (reader !== null) {
+    lastSaid = reader;
   }
   const cache = await caches.open(READER_CACHE);
   const savedResponse = await cache.match(at(READER_KEY));
@@ -273,6 +279,11 @@ async function refreshReader(reader) {
   try {
     const response = await fetch(at(CONFIG.readerApi), { credentials: "same-origin", headers: { Accept: "application/json" } });
     list = response.ok ? await response.json() : null;
+    if (list && lastSaid !== null && list.reader !== lastSaid) {
+      {# Asked for while this reader was signed in, answered after a later page named someone #}
+      {# else or nobody (a slow server): it is not kept. #}
+      return;
+    }
     if (!list && (response.status === 401 || response.status === 403)) {
       await cache.delete(at(READER_KEY));
     }

@@ -4,17 +4,18 @@ never another person's; a new version takes over with a reload offered; a push s
 notification that opens the reminder."""
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 
 import pytest
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
 from django.urls import reverse
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
-from portal import assignments, pwa
-from portal.models import Reminder
+from portal import api, assignments, pwa
+from portal.models import Reminder, User
 from portal.reminders import replan_patient
 from portal.reminders.delivery import send_due_reminders
 from tests.browser import axe_violations, deliver_push, describe, horizontal_overflow, sign_in
@@ -155,6 +156,46 @@ def test_the_offline_list_is_never_another_persons(
     page.locator("#phones").wait_for()
     assert page.locator("#phones").inner_text().count("South Clinic") == 1
     assert "North Clinic" not in page.locator("main").inner_text()
+
+
+def test_a_list_answered_after_the_reader_left_is_not_kept(
+    live_server: LiveServer, phone_page: Page, patient, assigned, monkeypatch
+) -> None:
+    """A list asked for while the patient was signed in and answered after a later page said
+    nobody is: the later page's word stands. (On a slow server the answer can come last.)"""
+    page = phone_page
+    sign_in(page, live_server.url, patient.user)
+    page.goto(live_server.url + "/en/guide/")
+    controlled(page)
+    settle(page, "__reader.json")
+    reader_json = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
+    asked, answer, answered = threading.Event(), threading.Event(), threading.Event()
+    slugs_for = api.list_assigned_module_slugs_for
+
+    def slow(user: User) -> list[str]:
+        asked.set()
+        assert answer.wait(30)
+        return slugs_for(user)
+
+    def finished(sender: object, **kwargs: object) -> None:
+        if answer.is_set():
+            answered.set()
+
+    monkeypatch.setattr(api, "list_assigned_module_slugs_for", slow)
+    request_finished.connect(finished)
+    try:
+        # The page asks the worker to fetch the list again; the server holds the answer.
+        page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'refresh'})")
+        assert asked.wait(10)
+        page.context.clear_cookies()
+        page.goto(live_server.url + "/en/guide/")
+        wait_until(page, f"{reader_json}.then(list => list === null)")
+    finally:
+        answer.set()
+    assert answered.wait(10)
+    page.wait_for_timeout(1000)  # the worker would keep the list within milliseconds
+    request_finished.disconnect(finished)
+    assert page.evaluate(reader_json) is None
 
 
 @pytest.fixture
