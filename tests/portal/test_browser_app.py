@@ -33,6 +33,9 @@ CACHED_URLS = (
     ".then(cache => cache.keys()).then(keys => keys.map(key => key.url))))).then(lists => lists.flat())"
 )
 
+# The reader's offline list as the service worker keeps it (null when none).
+READER_JSON = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
+
 
 def controlled(page: Page) -> None:
     """Wait until the service worker is installed and this page is in its hands."""
@@ -129,14 +132,13 @@ def test_the_offline_list_is_never_another_persons(
     controlled(page)
     page.goto(live_server.url + "/account/")
     settle(page, "__reader.json")
-    reader_json = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
-    assert page.evaluate(reader_json)["reader"] == pwa.reader_tag(patient.user)
+    assert page.evaluate(READER_JSON)["reader"] == pwa.reader_tag(patient.user)
 
     # The patient's sign-in ends on this phone without signing out (it expired): the next
     # page says nobody is signed in, and the list goes.
     page.context.clear_cookies()
     page.goto(live_server.url + "/en/guide/")
-    wait_until(page, f"{reader_json}.then(list => list === null)")
+    wait_until(page, f"{READER_JSON}.then(list => list === null)")
     go_offline(page)
     page.goto(live_server.url + "/")
     assert page.locator("#assigned").is_hidden()
@@ -149,7 +151,7 @@ def test_the_offline_list_is_never_another_persons(
     page.goto(live_server.url + "/account/")
     wait_until(
         page,
-        f"{reader_json}.then(list => list && list.reader === {json.dumps(pwa.reader_tag(stranger.user))})",
+        f"{READER_JSON}.then(list => list && list.reader === {json.dumps(pwa.reader_tag(stranger.user))})",
     )
     go_offline(page)
     page.goto(live_server.url + "/")
@@ -168,7 +170,6 @@ def test_a_list_answered_after_the_reader_left_is_not_kept(
     page.goto(live_server.url + "/en/guide/")
     controlled(page)
     settle(page, "__reader.json")
-    reader_json = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
     asked, answer, answered = threading.Event(), threading.Event(), threading.Event()
     slugs_for = api.list_assigned_module_slugs_for
 
@@ -189,13 +190,13 @@ def test_a_list_answered_after_the_reader_left_is_not_kept(
         assert asked.wait(10)
         page.context.clear_cookies()
         page.goto(live_server.url + "/en/guide/")
-        wait_until(page, f"{reader_json}.then(list => list === null)")
+        wait_until(page, f"{READER_JSON}.then(list => list === null)")
     finally:
         answer.set()
     assert answered.wait(10)
     page.wait_for_timeout(1000)  # the worker would keep the list within milliseconds
     request_finished.disconnect(finished)
-    assert page.evaluate(reader_json) is None
+    assert page.evaluate(READER_JSON) is None
 
 
 @pytest.fixture
@@ -234,8 +235,7 @@ def test_a_signed_in_readers_first_page_brings_their_list(
     page.goto(live_server.url + "/en/guide/dressing-care/")
     controlled(page)
     settle(page, "/en/guide/when-to-call/")
-    reader_json = "caches.match('/__reader.json').then(r => r ? r.json() : null)"
-    assert page.evaluate(reader_json)["reader"] == pwa.reader_tag(patient.user)
+    assert page.evaluate(READER_JSON)["reader"] == pwa.reader_tag(patient.user)
 
 
 def test_a_new_version_takes_over_and_offers_a_reload(
