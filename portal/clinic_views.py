@@ -276,6 +276,7 @@ def handout_pack(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
             "portal/handout_pack.html",
             {
                 "patient": patient,
+                "call_box": mark_safe(phones),  # noqa: S308 - rendered from our template
                 "clinic": patient.clinic,
                 "visits": visits,
                 "modules": modules,

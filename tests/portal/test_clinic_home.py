@@ -110,6 +110,14 @@ def spanish_title(slug: str) -> str:
     return tomllib.loads(text.split("<!--", 1)[1].split("-->", 1)[0])["title"]
 
 
+def test_handout_pack_without_modules_still_gives_the_numbers_to_call(nurse, patient):
+    """The pack's call box is the first thing on paper; it must hold the clinic's numbers even
+    when no module (whose text also has them) is assigned."""
+    response = nurse.get(reverse("handout-pack", args=[patient.code]))
+    box = response.content.decode().split('class="clinic-phones call-box"', 1)[1].split("</div>", 1)[0]
+    assert 'href="tel:+15550100"' in box and 'href="tel:+15550199"' in box
+
+
 def test_handout_pack_in_the_patients_language(nurse, patient, clinician, make_visit):
     patient.language = "es"
     patient.save()
