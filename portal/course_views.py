@@ -275,5 +275,6 @@ def visit_manage(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
             "seen": fingerprint(warnings),
             "later_count": len(courses.later_visits(visit)),
             "scheduled": visit.status == InjectionVisit.Status.SCHEDULED,
+            "may_complete": courses.may_complete(visit),
         },
     )

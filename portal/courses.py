@@ -209,13 +209,29 @@ def _save_visit(
     return CourseChange(course=visit.course, replan=result, visits=(visit,))
 
 
+def may_complete(visit: InjectionVisit, now: datetime | None = None) -> bool:
+    """A visit is marked done on its day or after: one in the future has not happened, and
+    marking it done would keep its "visit tomorrow" reminder while hiding it from the plan."""
+    return visit.status == InjectionVisit.Status.DONE or (
+        visit.status == InjectionVisit.Status.SCHEDULED
+        and visit.local_date <= clinic_today(visit.course.patient, now)
+    )
+
+
 @transaction.atomic
 def complete_visit(
-    *, visit: InjectionVisit, by: User, sites: list[str], request: HttpRequest | None = None
+    *,
+    visit: InjectionVisit,
+    by: User,
+    sites: list[str],
+    request: HttpRequest | None = None,
+    now: datetime | None = None,
 ) -> CourseChange:
     """The treatment happened, with these sites injected."""
     if visit.status == InjectionVisit.Status.CANCELLED:
         raise ValidationError(_("A cancelled visit cannot be completed. Plan a new visit instead."))
+    if not may_complete(visit, now):
+        raise ValidationError(_("A visit can be marked as done from its day on."))
     visit.status = InjectionVisit.Status.DONE
     visit.sites = clean_sites(sites)
     return _save_visit(visit, ["status", "sites"], by=by, action="visit.completed", request=request)

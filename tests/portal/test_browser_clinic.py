@@ -97,6 +97,23 @@ def test_a_nurse_runs_the_whole_journey(
     )
     assert dates[:3] == [first, first + timedelta(21), first + timedelta(35)] and len(dates) == 13
 
+    # Cancelling the last visit takes a second step that says what it does; a visit to come
+    # offers no "Mark as done".
+    last = InjectionVisit.objects.filter(course__patient=patient).order_by("local_date").last()
+    assert last is not None
+    page.goto(f"{live_server.url}/visits/{last.code}/")
+    expect(page.get_by_text("A visit can be marked as done from its day on.")).to_be_visible()
+    expect(page.get_by_role("button", name="Mark as done")).to_have_count(0)
+    yes = page.get_by_role("button", name="Yes, cancel the visit")
+    expect(yes).to_be_hidden()
+    page.get_by_text("Cancel the visit", exact=True).click()
+    expect(page.get_by_text("Its reminders stop. This cannot be undone.")).to_be_visible()
+    check(page, "visit, cancel step open")
+    yes.click()
+    expect(page.get_by_text("Visit cancelled.")).to_be_visible()
+    last.refresh_from_db()
+    assert last.status == InjectionVisit.Status.CANCELLED
+
     # The default care plan, then the pack.
     page.get_by_role("link", name="Back to María Núñez").click()
     page.get_by_role("link", name="Reading: assign modules, see who read what").click()

@@ -2,9 +2,11 @@
 move, shift, cancel, pause and restart. Dates are relative to the day the test runs, in a
 clinic on UTC, so no clock change or calendar quirk can reach them."""
 
+import re
 from datetime import date, time, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -155,7 +157,7 @@ def plan(patient, clinician, first: date, count: int = 4):
 
 
 def test_completing_a_visit_carries_the_sites_forward(nurse, patient, clinician):
-    change = plan(patient, clinician, today() + timedelta(days=1))
+    change = plan(patient, clinician, today())
     first, second = change.visits[0], change.visits[1]
     url = reverse("visit-manage", args=[first.code])
     assert nurse.get(url).context["complete"].initial["sites"] == "left forearm"
@@ -168,6 +170,46 @@ def test_completing_a_visit_carries_the_sites_forward(nurse, patient, clinician)
         "left forearm, left upper arm"
     )
     assert AuditEvent.objects.filter(action="visit.completed", subject_code=first.code).exists()
+
+
+def test_a_visit_is_marked_done_from_its_day_on_in_the_clinics_zone(patient, clinician, make_visit):
+    # 12:00 UTC on 1 December is 01:00 on 2 December in Auckland (UTC+13 in summer).
+    patient.clinic.time_zone = "Pacific/Auckland"
+    patient.clinic.save()
+    now = timezone.datetime(2026, 12, 1, 12, tzinfo=timezone.UTC)
+    on_the_day = make_visit(patient, date(2026, 12, 2))
+    tomorrow = make_visit(patient, date(2026, 12, 3))
+    courses.complete_visit(visit=on_the_day, by=clinician, sites=["left forearm"], now=now)
+    assert InjectionVisit.objects.get(pk=on_the_day.pk).status == "done"
+    with pytest.raises(ValidationError, match="from its day on"):
+        courses.complete_visit(visit=tomorrow, by=clinician, sites=["left forearm"], now=now)
+    assert InjectionVisit.objects.get(pk=tomorrow.pk).status == "scheduled"
+
+
+def test_a_future_visit_offers_no_mark_as_done_and_refuses_one(nurse, patient, clinician):
+    visit = plan(patient, clinician, today() + timedelta(days=3)).visits[0]
+    url = reverse("visit-manage", args=[visit.code])
+    page = nurse.get(url).content.decode()
+    assert 'value="complete"' not in page and "A visit can be marked as done from its day on." in page
+    # A form from an old page, or a hand-made request, changes nothing and says why.
+    response = nurse.post(url, {"action": "complete", "sites": "left forearm"}, follow=True)
+    assert "A visit can be marked as done from its day on." in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == "scheduled"
+    assert not AuditEvent.objects.filter(action="visit.completed").exists()
+    # Its "visit tomorrow" reminder is still planned: nothing was re-planned away.
+    assert Reminder.objects.filter(visit=visit, status=Reminder.Status.PENDING).exists()
+
+
+def test_a_cancelled_visit_offers_no_mark_as_done(nurse, patient, clinician):
+    visit = plan(patient, clinician, today()).visits[0]
+    url = reverse("visit-manage", args=[visit.code])
+    page = nurse.get(url).content.decode()
+    # The cancel button is behind a second step that says what it does.
+    assert re.search(r'<details class="confirm">\s*<summary>Cancel the visit</summary>', page)
+    assert nurse.post(url, {"action": "cancel"}).status_code == 302
+    page = nurse.get(url).content.decode()
+    assert 'value="complete"' not in page and 'value="cancel"' not in page
 
 
 def test_move_one_visit_and_shift_the_later_ones(nurse, patient, clinician):
