@@ -2,12 +2,14 @@
 to a working patient list, roles, removal that ends sessions at once, and API keys."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from allauth.mfa.totp.internal.auth import hotp_value, yield_hotp_counters_from_time
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.models import AuditEvent, ClinicApiKey, StaffInvitation, StaffMembership, User
 from tests.helpers import deliver_emails, log_in
@@ -146,3 +148,31 @@ def test_api_keys_are_shown_once_and_revocable(admin_client, clinic):
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 200
     admin_client.post(reverse("clinic-api-key-revoke", args=[clinic.code, row.code]))
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 401
+
+
+def confirm_steps(page: str) -> list[str]:
+    """The final buttons found inside a second step (<details class="confirm">)."""
+    blocks = re.findall(r'<details class="confirm">(.*?)</details>', page, flags=re.S)
+    return [
+        re.sub(r"\s+", " ", b)
+        for block in blocks
+        for b in re.findall(r"<button[^>]*>(.*?)</button>", block, re.S)
+    ]
+
+
+def test_undoable_staff_actions_take_a_second_step(admin_client, clinic, clinician, patient, make_visit):
+    """Removing someone from the staff, revoking a key and pausing a course cannot be undone:
+    each button sits behind a step that says so, and nowhere outside it."""
+    admin_client.post(
+        reverse("clinic-api-keys", args=[clinic.code]), {"name": "EHR interface", "scope": "read"}
+    )
+    make_visit(patient, timezone.localdate() + timedelta(days=5))
+    pages = {
+        reverse("clinic-staff", args=[clinic.code]): f"Yes, remove {clinician.display_name}",
+        reverse("clinic-api-keys", args=[clinic.code]): "Yes, revoke EHR interface",
+        reverse("course-detail", args=[patient.code]): "Yes, pause the course",
+    }
+    for url, button in pages.items():
+        page = admin_client.get(url).content.decode()
+        assert button in confirm_steps(page), url
+        assert page.count(button) == 1, url
