@@ -392,7 +392,15 @@ SIGNS: tuple[Sign, ...] = (
         sources=("R42",),
         emergency=True,
     ),
-    Sign("breathing", gettext_lazy("It is hard to breathe"), urgent=True, sources=("R32", "R21")),
+    # Hard breathing is also a sign of an allergic reaction, which needs emergency care (§6, R42);
+    # the reader cannot tell which it is.
+    Sign(
+        "breathing",
+        gettext_lazy("It is hard to breathe"),
+        urgent=True,
+        sources=("R32", "R21", "R42"),
+        emergency=True,
+    ),
     Sign(
         "herpes",
         gettext_lazy(

@@ -388,7 +388,7 @@ def test_the_symptom_list_follows_the_facts():
     urgent = {sign.key: sign.sources for sign in care.SIGNS if sign.urgent}
     assert urgent == {
         "allergy": ("R42",),
-        "breathing": ("R32", "R21"),
+        "breathing": ("R32", "R21", "R42"),
         "herpes": ("R16",),
         "eyes": ("R16", "R1", "R3"),
         "nerves": ("R16", "R34"),
@@ -396,6 +396,17 @@ def test_the_symptom_list_follows_the_facts():
         "pregnancy": ("R16", "R18"),
     }
     assert {sign.key for sign in care.SIGNS if not sign.urgent} == {"flu", "nausea", "site_pain"}
+    # §6: an allergic reaction (hives, difficulty breathing, swelling of face, lips, tongue or
+    # throat) needs emergency care [R42].
+    assert {sign.key for sign in care.SIGNS if sign.emergency} == {"allergy", "breathing"}
+
+
+def test_hard_breathing_alone_says_to_get_emergency_care(client, treated):
+    log_in(client, treated.user)
+    response = client.post(reverse("care-symptoms", args=[treated.code]), {"sign": ["breathing"]}, follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain, "the check was saved and its result shown"
+    assert "Swelling of the face, lips, tongue or throat, or hard breathing, needs emergency care." in html
 
 
 def test_the_patients_data_download_holds_their_symptom_checks(client, treated, caregiver):
