@@ -403,7 +403,9 @@ def test_the_symptom_list_follows_the_facts():
 
 def test_hard_breathing_alone_says_to_get_emergency_care(client, treated):
     log_in(client, treated.user)
-    response = client.post(reverse("care-symptoms", args=[treated.code]), {"sign": ["breathing"]}, follow=True)
+    response = client.post(
+        reverse("care-symptoms", args=[treated.code]), {"sign": ["breathing"]}, follow=True
+    )
     html = response.content.decode()
     assert response.redirect_chain, "the check was saved and its result shown"
     assert "Swelling of the face, lips, tongue or throat, or hard breathing, needs emergency care." in html
