@@ -402,6 +402,7 @@ def _modules(user: User) -> list[dict[str, Any]]:
                     "opened_at": _iso(progress.opened_at),
                     "read_to_the_end_at": _iso(progress.finished_at),
                     "understood_at": _iso(progress.acknowledged_at),
+                    "questions_at": _iso(progress.questions_at),
                     "language": progress.language,
                     "answers": [
                         {

@@ -234,8 +234,10 @@ def record_progress(
     recorded_by: User | None = None,
     now: datetime | None = None,
     request: HttpRequest | None = None,
+    questions: bool = False,
 ) -> AssignmentProgress:
     """Move one reader's progress forward to ``state``; an earlier state changes nothing.
+    ``questions``: the reader said "I have questions" (kept whatever the state was).
 
     ``recorded_by`` is a clinician recording it for the reader (audited); by default the reader."""
     state = State(state)
@@ -257,15 +259,19 @@ def record_progress(
             opened_at=now,
             module_version=module.version,
         )
-    elif ORDER.index(State(progress.state)) >= ORDER.index(state):
+    advancing = progress.pk is None or ORDER.index(State(progress.state)) < ORDER.index(state)
+    if not advancing and not questions:
         return progress
-    if ORDER.index(state) >= ORDER.index(State.FINISHED) and progress.finished_at is None:
-        progress.finished_at = now
-    if state == State.ACKNOWLEDGED:
-        progress.acknowledged_at = now
-    progress.state = state
-    progress.module_version = module.version
-    progress.language = language
+    if questions:
+        progress.questions_at = now
+    if advancing:
+        if ORDER.index(state) >= ORDER.index(State.FINISHED) and progress.finished_at is None:
+            progress.finished_at = now
+        if state == State.ACKNOWLEDGED:
+            progress.acknowledged_at = now
+        progress.state = state
+        progress.module_version = module.version
+        progress.language = language
     progress.recorded_by = recorded_by
     progress.full_clean(exclude=["assignment", "reader", "recorded_by"])
     progress.save()

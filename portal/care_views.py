@@ -186,7 +186,13 @@ def read_done(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -
     if state not in (AssignmentProgress.State.FINISHED, AssignmentProgress.State.ACKNOWLEDGED):
         messages.error(request, _("Choose one of the two answers."))
         return redirect("care-read", patient.code, found.code)
-    record_progress(assignment=found, reader=request.user, state=state, language=translation.get_language())
+    record_progress(
+        assignment=found,
+        reader=request.user,
+        state=state,
+        language=translation.get_language(),
+        questions=state == AssignmentProgress.State.FINISHED,
+    )
     if state == AssignmentProgress.State.ACKNOWLEDGED:
         messages.success(request, _("Thank you. Your care team can see that you understood this page."))
     else:

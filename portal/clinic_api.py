@@ -324,6 +324,9 @@ class ProgressOut(serializers.Serializer):
     opened_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     acknowledged_at = serializers.DateTimeField(allow_null=True)
+    questions_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the reader last pressed “I have questions”."
+    )
     module_version = serializers.IntegerField(allow_null=True)
     language = serializers.CharField(allow_null=True)
     teach_back = TeachBackOut()
@@ -349,6 +352,7 @@ class AssignmentOut(serializers.Serializer):
                     "opened_at": line.progress.opened_at if line.progress else None,
                     "finished_at": line.progress.finished_at if line.progress else None,
                     "acknowledged_at": line.progress.acknowledged_at if line.progress else None,
+                    "questions_at": line.progress.questions_at if line.progress else None,
                     "module_version": line.progress.module_version if line.progress else None,
                     "language": line.progress.language if line.progress else None,
                     "teach_back": {"answered": line.answered, "correct": line.correct},
@@ -982,6 +986,7 @@ ASSIGNMENT = {
             "opened_at": "2027-01-05T08:00:00Z",
             "finished_at": "2027-01-05T08:06:00Z",
             "acknowledged_at": "2027-01-05T08:06:00Z",
+            "questions_at": None,
             "module_version": 1,
             "language": "es",
             "teach_back": {"answered": 3, "correct": 3},

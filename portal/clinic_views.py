@@ -103,6 +103,17 @@ def clinic_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("assigned_at")
     )
+    questions = (
+        AssignmentProgress.objects.filter(
+            assignment__patient__clinic__in=clinics,
+            assignment__patient__discharged_at__isnull=True,
+            assignment__withdrawn_at__isnull=True,
+            questions_at__isnull=False,
+        )
+        .exclude(state=AssignmentProgress.State.ACKNOWLEDGED)
+        .select_related("assignment__patient")
+        .order_by("questions_at")
+    )
     titles = {m.slug: m.document(translation.get_language())[0].title for m in load_catalog().modules}
     sections = {
         "visits": (visits.count(), list(visits[:HOME_ROWS])),
@@ -110,9 +121,12 @@ def clinic_home(request: AuthenticatedHttpRequest) -> HttpResponse:
         "not_accepted": (not_accepted.count(), list(not_accepted[:HOME_ROWS])),
         "caregivers_invited": (caregivers_invited.count(), list(caregivers_invited[:HOME_ROWS])),
         "unacknowledged": (unacknowledged.count(), list(unacknowledged[:HOME_ROWS])),
+        "questions": (questions.count(), list(questions[:HOME_ROWS])),
     }
     for assignment in sections["unacknowledged"][1]:
         assignment.title = titles.get(assignment.module_slug, assignment.module_slug)
+    for progress in sections["questions"][1]:
+        progress.title = titles.get(progress.assignment.module_slug, progress.assignment.module_slug)
     for clinic in clinics:
         record_audit(actor=request.user, action="clinic.home_viewed", clinic=clinic, request=request)
     return render(

@@ -985,8 +985,10 @@ class AssignmentProgress(models.Model):
     """How far one reader (the patient or one caregiver) got with one assignment.
 
     States only move forward: opened, finished (read to the end), acknowledged ("I understand").
-    Each state keeps its time; ``module_version`` and ``language`` are those of the document
-    the reader had in front of them at the latest step. ``recorded_by`` is the reader
+    ``questions_at`` is apart from them: the reader said "I have questions" (the latest time),
+    so the clinic can answer them at the next visit. Each state keeps its time;
+    ``module_version`` and ``language`` are those of the document the reader had in front of
+    them at the latest step. ``recorded_by`` is the reader
     themselves, or a clinician who recorded it for them (for example, on paper in clinic)."""
 
     class State(models.TextChoices):
@@ -1000,6 +1002,7 @@ class AssignmentProgress(models.Model):
     opened_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    questions_at = models.DateTimeField(null=True, blank=True)
     module_version = models.PositiveIntegerField()
     language = language_field()
     recorded_by = models.ForeignKey(
@@ -1008,6 +1011,12 @@ class AssignmentProgress(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The clinic home's "questions about their reading": few rows ever have a time here.
+        indexes = [
+            models.Index(
+                fields=["questions_at"], condition=Q(questions_at__isnull=False), name="progress_questions"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["assignment", "reader"], name="progress_one_per_reader"),
             models.CheckConstraint(

@@ -293,6 +293,40 @@ def test_reading_records_opened_then_i_understand(client, treated, clinician):
     assert ">Acknowledged<" in page(client, "care-plan", treated.code).text
 
 
+def test_i_have_questions_reaches_the_clinic_until_the_reader_understands(client, treated, clinician, clock):
+    """A walk found "I have questions" shown to staff as "Read to the end", with nothing on the
+    clinic home: the clinic could not know to answer them."""
+    [assignment] = assign_modules(patient=treated, by=clinician, slugs=["dressing-care"])
+    log_in(client, treated.user)
+    url = reverse("care-read", args=[treated.code, assignment.code])
+    done = reverse("care-read-done", args=[treated.code, assignment.code])
+    client.get(url)
+    client.post(done, {"state": "finished"})
+    assert "You said you have questions on March 15, 2026." in client.get(url).text
+
+    log_in(client, clinician)
+    reading = page(client, "patient-assignments", treated.code).text
+    assert "“I have questions” on March 15, 2026" in reading
+    home = page(client, "clinic-home").text
+    section = home.split('id="questions-heading"', 1)[1].split("</section>", 1)[0]
+    assert treated.name in section and "Caring for your dressing" in section
+
+    # Asked again two days later (the state is already past "opened"): the latest time counts.
+    clock.now = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+    log_in(client, treated.user)
+    client.post(done, {"state": "finished"})
+    progress = AssignmentProgress.objects.get(assignment=assignment, reader=treated.user)
+    assert progress.state == "finished" and progress.questions_at == datetime(2026, 3, 17, 9, 0, tzinfo=UTC)
+    assert progress.finished_at == datetime(2026, 3, 15, 12, 0, tzinfo=UTC)  # kept from the first time
+
+    # Answered at the visit, the reader says "I understand": off the clinic home, kept as history.
+    client.post(done, {"state": "acknowledged"})
+    log_in(client, clinician)
+    section = page(client, "clinic-home").text.split('id="questions-heading"', 1)[1].split("</section>", 1)[0]
+    assert treated.name not in section
+    assert "“I have questions” on March 17, 2026" in page(client, "patient-assignments", treated.code).text
+
+
 def test_only_assigned_modules_of_ones_own_open_in_the_reader(
     client, treated, other_patient, caregiver, clinician
 ):

@@ -222,6 +222,7 @@ def test_a_clinic_system_does_the_nurses_job_through_the_schema_alone(
         "es",
     )
     assert (caregiver_line["reader"], caregiver_line["state"]) == ("caregiver", "assigned")
+    assert patient_line["questions_at"] is None  # "I have questions" was not pressed
     assert [line["reader"] for line in progress["side-effects"]] == ["patient"]
 
     visit = planned["course"]["visits"][0]
