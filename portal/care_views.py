@@ -168,6 +168,7 @@ def read(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> Htt
         "progress": progress,
         "questions_language": questions_language,
         "questions_bidi": questions_language in settings.LANGUAGES_BIDI,
+        "unanswered": request.GET.get("unanswered", ""),
         "questions": [
             {"line": line, "sources": references(list(line.question.sources))}
             for line in care.answered_questions(questions, progress)
@@ -216,6 +217,10 @@ def answer(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> H
             language=posted_language(request),
         )
     except ValidationError as error:
+        if SLUG.match(question) and not request.POST.get("choice"):
+            # Said beside the question, where the page opens, not at the top far above it.
+            url = redirect("care-read", patient.code, found.code).url
+            return redirect(f"{url}?unanswered={question}#q-{question}")
         messages.error(request, " ".join(error.messages))
     url = redirect("care-read", patient.code, found.code).url
     return redirect(f"{url}#q-{question}" if SLUG.match(question) else url)

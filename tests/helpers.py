@@ -1,5 +1,6 @@
 """Small helpers the tests share: signing in the way each person does, and the outbox."""
 
+import re
 from typing import Any
 
 from allauth.mfa.models import Authenticator
@@ -38,3 +39,14 @@ def deliver_emails() -> list[mail.EmailMessage]:
     """Run the worker's email pass, as sendreminders does, and return what was sent."""
     outbox.send_due_emails()
     return mail.outbox
+
+
+def confirm_steps(page: str) -> list[str]:
+    """The final buttons found inside a second step (<details class="confirm">): an action that
+    cannot be undone is never one click."""
+    blocks = re.findall(r'<details class="confirm">(.*?)</details>', page, flags=re.S)
+    return [
+        re.sub(r"\s+", " ", button)
+        for block in blocks
+        for button in re.findall(r"<button[^>]*>(.*?)</button>", block, flags=re.S)
+    ]

@@ -365,9 +365,16 @@ def test_a_wrong_teach_back_answer_explains_the_right_one_and_reaches_the_clinic
     assert "The right answer is: At least a week, longer if a site weeps or oozes" in html
     assert "Keep the sites covered for at least a week after each treatment." in html
     assert "R19" in html
-    # No choice: a translated message, nothing kept.
-    client.post(reverse("care-answer", args=[treated.code, assignment.code]), {"question": "loose"})
+    # No choice: a message beside that question (the page opens there), nothing kept.
+    response = client.post(
+        reverse("care-answer", args=[treated.code, assignment.code]), {"question": "loose"}
+    )
+    assert response["Location"] == url + "?unanswered=loose#q-loose"
     assert TeachBackAnswer.objects.count() == 1
+    html = client.get(response["Location"]).text
+    question = html.split('id="q-loose"', 1)[1].split("</form>", 1)[0]
+    assert "Choose one of the answers." in question
+    assert "Choose one of the answers." not in html.split('id="q-loose"', 1)[0]
     log_in(client, clinician)
     assert "teach-back: 0 of 1 right" in page(client, "patient-assignments", treated.code).text
 

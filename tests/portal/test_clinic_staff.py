@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import AuditEvent, ClinicApiKey, StaffInvitation, StaffMembership, User
-from tests.helpers import deliver_emails, log_in
+from tests.helpers import confirm_steps, deliver_emails, log_in
 
 
 def totp_code(secret: str | None) -> str:
@@ -148,16 +148,6 @@ def test_api_keys_are_shown_once_and_revocable(admin_client, clinic):
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 200
     admin_client.post(reverse("clinic-api-key-revoke", args=[clinic.code, row.code]))
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 401
-
-
-def confirm_steps(page: str) -> list[str]:
-    """The final buttons found inside a second step (<details class="confirm">)."""
-    blocks = re.findall(r'<details class="confirm">(.*?)</details>', page, flags=re.S)
-    return [
-        re.sub(r"\s+", " ", b)
-        for block in blocks
-        for b in re.findall(r"<button[^>]*>(.*?)</button>", block, re.S)
-    ]
 
 
 def test_undoable_staff_actions_take_a_second_step(admin_client, clinic, clinician, patient, make_visit):

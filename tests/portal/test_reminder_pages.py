@@ -12,7 +12,7 @@ from portal.reminders import replan_patient, send_due_reminders
 from portal.reminders.clinics import replan_clinics
 from portal.reminders.planning import Audience, Rule
 from portal.reminders.texts import render_reminder
-from tests.helpers import log_in
+from tests.helpers import confirm_steps, log_in
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
@@ -249,6 +249,9 @@ def test_caregiver_calendar_follows_active_links(client, patient, link_caregiver
 
 def test_calendar_token_rotates_and_revokes(client, patient):
     old = feed_of(client, patient.user).token
+    page = client.get(reverse("account-calendar")).content.decode()
+    # Both break the address a phone's calendar reads: each takes a second step.
+    assert confirm_steps(page) == ["Yes, make a new address", "Yes, stop the calendar"]
     client.post(reverse("calendar-rotate"))
     new = CalendarFeed.objects.get(user=patient.user).token
     assert new != old
