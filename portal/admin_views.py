@@ -111,8 +111,9 @@ def patient_invitation_withdraw(request: AuthenticatedHttpRequest, code: UUID) -
 
 @login_required
 def patient_erase(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
-    """Erase on request, after typing the patient's name."""
-    patient = access_clinic_patient(request.user, code)
+    """Erase on request, after typing the patient's name. Clinic admins only: DESIGN.md's
+    clinician rights (enrol, edit visits, assign modules, read progress) do not destroy records."""
+    patient = access_clinic_patient(request.user, code, admin=True)
     error = ""
     if request.method == "POST":
         try:

@@ -57,9 +57,9 @@ def must_use_mfa(user: AnyUser) -> bool:
     return user.is_authenticated and (user.is_staff or is_clinic_staff(user))
 
 
-def list_clinic_patients_for(user: AnyUser) -> QuerySet[Patient]:
-    """Patients of the clinics where the user works."""
-    return Patient.objects.filter(clinic__in=list_clinics_for(user)).select_related("clinic")
+def list_clinic_patients_for(user: AnyUser, *, admin: bool = False) -> QuerySet[Patient]:
+    """Patients of the clinics where the user works (``admin``: where they are a clinic admin)."""
+    return Patient.objects.filter(clinic__in=list_clinics_for(user, admin=admin)).select_related("clinic")
 
 
 def list_cared_for_patients(user: AnyUser) -> QuerySet[Patient]:
@@ -114,10 +114,11 @@ def access_patient(user: AnyUser, code: UUID, *, manage: bool = False) -> Patien
         raise Http404 from None
 
 
-def access_clinic_patient(user: AnyUser, code: UUID) -> Patient:
-    """A patient of one of the user's clinics: for clinical work such as entering visits."""
+def access_clinic_patient(user: AnyUser, code: UUID, *, admin: bool = False) -> Patient:
+    """A patient of one of the user's clinics: for clinical work such as entering visits.
+    ``admin``: of a clinic where the user is an admin (erasing a record)."""
     try:
-        return list_clinic_patients_for(user).get(code=code)
+        return list_clinic_patients_for(user, admin=admin).get(code=code)
     except Patient.DoesNotExist:
         raise Http404 from None
 

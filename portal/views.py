@@ -164,6 +164,8 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             ),
             "links": links,
             "is_staff": staff,
+            "may_erase": staff
+            and list_clinics_for(request.user, admin=True).filter(pk=patient.clinic_id).exists(),
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
             "guides": patient_guides(request, patient, staff=staff),

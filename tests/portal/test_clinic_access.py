@@ -93,7 +93,7 @@ PAGES = [
     ("get", "patient-edit", ["patient"], STAFF),
     ("post", "patient-discharge", ["patient"], STAFF),
     ("post", "patient-reopen", ["patient"], STAFF),
-    ("get", "patient-erase", ["patient"], STAFF),
+    ("get", "patient-erase", ["patient"], ADMIN),
     ("post", "patient-invitation-resend", ["patient"], STAFF),
     ("post", "patient-invitation-withdraw", ["patient"], STAFF),
     ("get", "care-plan-list", ["clinic"], ADMIN),

@@ -4,6 +4,7 @@ invitations, discharge and reopen, erase, and the time-zone list."""
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -132,16 +133,30 @@ def test_discharge_stops_reminders_and_reopen_plans_them_again(nurse, patient, m
     assert pending.exists()
 
 
+def test_only_a_clinic_admin_may_erase_a_record(nurse, patient, clinic_admin):
+    """DESIGN.md gives clinicians enrol, edit visits, assign modules and read progress: not
+    destroying a record. The link is not offered, and the page is a 404."""
+    url = reverse("patient-erase", args=[patient.code])
+    assert url not in nurse.get(reverse("patient-detail", args=[patient.code])).content.decode()
+    assert nurse.get(url).status_code == 404
+    assert nurse.post(url, {"confirm_name": patient.name}).status_code == 404
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    admin = Client()
+    log_in(admin, clinic_admin)
+    assert url in admin.get(reverse("patient-detail", args=[patient.code])).content.decode()
+
+
 def test_erase_removes_personal_data_and_keeps_a_trail_without_it(
-    nurse, patient, caregiver, clinician, make_visit
+    client, patient, caregiver, clinician, clinic_admin, make_visit
 ):
     make_visit(patient, timezone.localdate() + timedelta(days=5))
     assignments.assign_modules(patient=patient, by=clinician, slugs=["dressing-care"])
     code, user_pk = patient.code, patient.user.pk
+    log_in(client, clinic_admin)
     url = reverse("patient-erase", args=[patient.code])
-    response = nurse.post(url, {"confirm_name": "Someone Else"})
+    response = client.post(url, {"confirm_name": "Someone Else"})
     assert response.context["error"].startswith("Type the patient's name exactly")
-    response = nurse.post(url, {"confirm_name": patient.name})
+    response = client.post(url, {"confirm_name": patient.name})
     assert response.status_code == 302
     assert not Patient.objects.filter(code=code).exists()
     assert not User.objects.filter(pk=user_pk).exists()
