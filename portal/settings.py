@@ -318,6 +318,8 @@ LANGUAGES_BIDI = ["ar"]
 # Kept for a year: the language a visitor chose before they had an account.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Formats Django's locales lack (portal/formats/: Arabic's date with time).
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

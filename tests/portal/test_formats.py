@@ -1,0 +1,23 @@
+"""Dates and times read in the reader's own order in every language."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+from django.utils.formats import date_format, get_format
+
+WHEN = datetime(2026, 12, 2, 8, 29, tzinfo=UTC)
+
+
+def test_an_arabic_date_with_time_reads_in_arabic_order():
+    # Day, month, Arabic comma, year, as Django's Arabic DATE_FORMAT "j F، Y"; then the time
+    # as its TIME_FORMAT "g:i A" (ص: morning). Before, the English "N j, Y, P" order.
+    with translation.override("ar"):
+        assert date_format(WHEN, "DATETIME_FORMAT") == "2 ديسمبر، 2026، 8:29 ص"
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES if code != "en"])
+def test_every_language_has_its_own_date_with_time(language):
+    # Django falls back to settings.DATETIME_FORMAT (the English order) where a locale has none.
+    assert get_format("DATETIME_FORMAT", lang=language) != settings.DATETIME_FORMAT
