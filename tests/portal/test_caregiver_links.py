@@ -354,3 +354,14 @@ def test_a_caregiver_of_one_patient_sees_a_new_invitation_on_todays_care(patient
     invitation = Invitation.objects.get(caregiver_link__patient=other_patient)
     client.post(reverse("caregiver-invitation", args=[invitation.code]), {"answer": "decline"})
     assert notice not in client.get(reverse("care-home")).text
+
+
+def test_someone_invited_is_not_told_they_are_linked_to_nobody(patient, make_user):
+    """A walk found "You have an invitation to answer." followed by "Your account is not
+    linked to anyone yet… ask your care team to send a new one": one says to answer, the other
+    that there is nothing to answer."""
+    invited = make_user("robin@example.test")
+    services.invite_caregiver(patient=patient, by=patient.user, email="robin@example.test")
+    page = signed_in(invited).get(reverse("care-home")).text
+    assert "You have an invitation to answer." in page
+    assert "not linked to anyone yet" not in page
