@@ -53,6 +53,18 @@
         });
       });
   }
+  // A browser with no push service to reach never answers subscribe(): say so instead of
+  // leaving a greyed-out button.
+  function within(ms, promise) {
+    return Promise.race([
+      promise,
+      new Promise(function (resolve, reject) {
+        setTimeout(function () {
+          reject(new Error("timeout"));
+        }, ms);
+      }),
+    ]);
+  }
   var button = document.createElement("button");
   button.type = "button";
   button.textContent = text.turnOn;
@@ -64,10 +76,12 @@
         if (permission !== "granted") {
           throw new Error("denied");
         }
-        return navigator.serviceWorker.ready;
-      })
-      .then(function (registration) {
-        return subscribeAndRegister(registration, true);
+        return within(
+          20000,
+          navigator.serviceWorker.ready.then(function (registration) {
+            return subscribeAndRegister(registration, true);
+          })
+        );
       })
       .then(function (response) {
         if (!response.ok) {

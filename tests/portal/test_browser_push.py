@@ -25,6 +25,20 @@ def test_notifications_button_explains_a_refusal(live_server: LiveServer, phone_
     assert "blocked" in phone_page.locator("#push-setup").inner_text()
 
 
+def test_notifications_button_says_so_when_no_push_service_answers(
+    live_server: LiveServer, phone_page: Page, patient
+) -> None:
+    """A walk found the button greyed out for good where subscribe() never answers."""
+    phone_page.context.grant_permissions(["notifications"], origin=live_server.url)
+    phone_page.add_init_script("PushManager.prototype.subscribe = () => new Promise(() => {});")
+    phone_page.clock.install()
+    signed_in_settings(live_server, phone_page, patient.user)
+    phone_page.get_by_role("button", name="Turn on notifications on this device").click()
+    phone_page.clock.run_for(21_000)
+    phone_page.wait_for_function("!document.querySelector('#push-setup button')")
+    assert "could not be turned on" in phone_page.locator("#push-setup").inner_text()
+
+
 def test_service_worker_shows_a_pushed_reminder(live_server: LiveServer, phone_page: Page, patient) -> None:
     context = phone_page.context
     context.grant_permissions(["notifications"], origin=live_server.url)
