@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
-from tests.helpers import log_in
+from tests.helpers import log_in, push_keys
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # The patient's reminders are at 09:00 UTC; the visit is on 10 March at 10:00.
@@ -212,8 +212,9 @@ def test_email_off_means_inbox_only(planned, patient):
 
 
 def test_a_removed_push_device_is_skipped_on_that_delivery_only(planned, patient):
+    p256dh, auth = push_keys()
     device = PushSubscription.objects.create(
-        user=patient.user, endpoint="https://push.example.test/abc", p256dh="x", auth="y"
+        user=patient.user, endpoint="https://push.example.test/abc", p256dh=p256dh, auth=auth
     )
     Delivery.objects.create(
         reminder=planned, channel="push", device=str(device.code), next_attempt_at=REMINDER_DUE
