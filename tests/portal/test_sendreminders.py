@@ -72,9 +72,21 @@ def test_email_carries_the_guidance_when_discreet_mode_is_off(planned, patient):
     send_due_reminders(now=REMINDER_DUE)
     message = mail.outbox[0]
     assert message.subject == "Your treatment visit is tomorrow"
-    assert "call your care team: +1 555 0100" in message.body
+    assert "call your care team: \u2066+1 555 0100\u2069" in message.body
     for word in FORBIDDEN:
         assert word not in (message.subject + message.body).lower()
+
+
+def test_an_arabic_email_keeps_the_number_left_to_right(planned, patient):
+    """Plain text and HTML: the number in a left-to-right isolate (LRI ... PDI), not "0100 555 1+"."""
+    patient.discreet = False
+    patient.save(update_fields=["discreet"])
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    send_due_reminders(now=REMINDER_DUE)
+    message = mail.outbox[0]
+    assert "\u2066+1 555 0100\u2069" in message.body
+    assert "\u2066+1 555 0100\u2069" in message.alternatives[0][0]
 
 
 def test_email_is_in_the_recipients_language(planned, patient):
