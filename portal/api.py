@@ -72,6 +72,26 @@ class PushKeysIn(serializers.Serializer):
     p256dh = serializers.CharField(max_length=200)
     auth = serializers.CharField(max_length=100)
 
+    # A key the worker cannot encrypt with is refused here: stored, it would only fail at
+    # every send, be retried with backoff, and never be removed.
+    def validate_p256dh(self, value: str) -> str:
+        try:
+            push.check_browser_key(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("This push key (p256dh) is not a P-256 public key in base64url.")
+            ) from None
+        return value
+
+    def validate_auth(self, value: str) -> str:
+        try:
+            push.check_auth_secret(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("This push secret (auth) is not 16 bytes in base64url.")
+            ) from None
+        return value
+
 
 class SubscribePushIn(serializers.Serializer):
     endpoint = serializers.URLField(max_length=1000)

@@ -73,8 +73,36 @@ def b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+# Base64url (RFC 4648 section 5), padding optional. The standard decoder would skip any other
+# character silently, so "!!!not base64<script>" would decode to something.
+B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+# RFC 8291 section 3.1/3.2: the browser's key is an uncompressed P-256 point (0x04, X, Y) and
+# its authentication secret 16 bytes.
+P256_POINT_BYTES = 65
+AUTH_SECRET_BYTES = 16
+
+
 def b64u_decode(text: str) -> bytes:
+    """Base64url, with or without padding; ValueError for anything else."""
+    if not B64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    text = text.rstrip("=")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def check_browser_key(p256dh: str) -> None:
+    """ValueError unless ``p256dh`` is a key ``encrypt`` can use: checked when a device
+    subscribes, because at send time a bad key is only a failure retried until it gives up."""
+    raw = b64u_decode(p256dh)
+    if len(raw) != P256_POINT_BYTES or raw[0] != 0x04:
+        raise ValueError("not an uncompressed P-256 point")
+    ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)  # raises if not on the curve
+
+
+def check_auth_secret(auth: str) -> None:
+    """ValueError unless ``auth`` is the subscription's 16-byte authentication secret."""
+    if len(b64u_decode(auth)) != AUTH_SECRET_BYTES:
+        raise ValueError("not 16 bytes")
 
 
 _generated: dict[Path, str] = {}

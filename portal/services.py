@@ -211,11 +211,18 @@ def check_patient_email(*, clinic: Clinic, email: str, patient: Patient | None =
         raise ValidationError(
             {"email": _("Another patient of this clinic already uses this email address.")}, code="taken"
         )
-    if StaffMembership.objects.filter(user__email__iexact=email).exists():
+    if is_staff_address(email):
         raise ValidationError(
             {"email": _("This email address belongs to clinic staff. The patient needs their own address.")},
             code="staff",
         )
+
+
+def is_staff_address(email: str) -> bool:
+    """An email of a clinic staff account. Patients and caregivers need an address of their
+    own: accepting would give one account both clinic access and a home's care pages (the
+    mirror of portal.staff.is_home_account)."""
+    return StaffMembership.objects.filter(user__email__iexact=email).exists()
 
 
 @transaction.atomic
@@ -399,6 +406,15 @@ def invite_caregiver(
         raise ValidationError(_("A patient cannot be their own caregiver."))
     if patient.caregiver_links.filter(email=email).exclude(status=CaregiverLink.Status.REVOKED).exists():
         raise ValidationError(_("This person is already invited or linked."))
+    if is_staff_address(email):
+        raise ValidationError(
+            {
+                "email": _(
+                    "This email address belongs to clinic staff. The caregiver needs their own address."
+                )
+            },
+            code="staff",
+        )
     link = CaregiverLink(
         patient=patient,
         email=email,
@@ -641,6 +657,12 @@ def accept_invitation(
             raise InvitationError(_("This invitation was withdrawn. Ask for a new one."))
         if patient.user_id == user.pk:
             raise InvitationError(_("A patient cannot be their own caregiver."))
+        # Asked again here, not only when inviting: the invitation may be older than that
+        # check, or the account may have joined a clinic's staff since.
+        if StaffMembership.objects.filter(user=user).exists():
+            raise InvitationError(
+                _("This account belongs to clinic staff. A caregiver needs an address of their own.")
+            )
         if patient.caregiver_links.filter(caregiver=user, status=CaregiverLink.Status.ACTIVE).exists():
             raise InvitationError(_("You are already a caregiver for this person."))
         link.caregiver = user

@@ -1,11 +1,15 @@
 """Small helpers the tests share: signing in the way each person does, and the outbox."""
 
+import base64
+import os
 import re
 from typing import Any
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, hotp_value, yield_hotp_counters_from_time
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -50,3 +54,18 @@ def confirm_steps(page: str) -> list[str]:
         for block in blocks
         for button in re.findall(r"<button[^>]*>(.*?)</button>", block, flags=re.S)
     ]
+
+
+def push_keys() -> tuple[str, str]:
+    """A browser's subscription keys (p256dh, auth) as it sends them: a fresh P-256 public key
+    and a 16-byte secret, base64url. The API refuses anything else (portal.push)."""
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return b64url(point), b64url(os.urandom(16))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -56,6 +56,17 @@ OUTCOME_WORDS: dict[str, Promise] = {
 }
 UNKNOWN_OUTCOME = _("It could not be sent.")
 
+# Unicode's left-to-right isolate (LRI ... PDI). A phone number in right-to-left text is laid
+# out right to left otherwise: "+1 555 0100" reads "0100 555 1+", and a patient could misdial.
+# The texts are plain text (push, email, inbox, the reminder's page), so the characters, not
+# markup; in a left-to-right language they change nothing on screen.
+LRI, PDI = "\u2066", "\u2069"
+
+
+def ltr_isolate(text: str) -> str:
+    """``text`` kept left to right wherever it stands; "" stays "" (templates test for it)."""
+    return f"{LRI}{text}{PDI}" if text else text
+
 
 def outcome_words(code: str) -> str:
     return str(OUTCOME_WORDS.get(code, UNKNOWN_OUTCOME)) if code else ""
@@ -144,10 +155,11 @@ def render_text(key: TextKey) -> str:
         "visit_date": key.visit_date,
         "visit_time": key.visit_time,
         "visit_today": key.visit_today,
+        # The numbers are put into every reminder text here, and only here.
         "clinic": {
-            "phone_daytime": key.phone_daytime,
-            "phone_after_hours": key.phone_after_hours,
-            "emergency_number": key.emergency_number,
+            "phone_daytime": ltr_isolate(key.phone_daytime),
+            "phone_after_hours": ltr_isolate(key.phone_after_hours),
+            "emergency_number": ltr_isolate(key.emergency_number),
         },
         "dressing_days": key.dressing_days,
         "days_since": key.days_since or key.dressing_days,

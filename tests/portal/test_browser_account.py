@@ -15,7 +15,7 @@ from pytest_django.live_server_helper import LiveServer
 from portal import services
 from portal.models import Delivery, PushSubscription, Reminder, User
 from tests.browser import axe_violations, describe, horizontal_overflow, sign_in
-from tests.helpers import deliver_emails
+from tests.helpers import deliver_emails, push_keys
 
 # django_db_setup first: a live server started before the test database exists would not share
 # the in-memory SQLite connection (tests/portal/test_browser_app.py).
@@ -46,8 +46,9 @@ def account_data(patient) -> User:
     """A patient with a device whose last notification failed, a calendar address, and
     settings that deserve a warning."""
     user = patient.user
+    p256dh, auth = push_keys()
     device = PushSubscription.objects.create(
-        user=user, endpoint="https://push.example.test/1", p256dh="k", auth="a", user_agent=ANDROID
+        user=user, endpoint="https://push.example.test/1", p256dh=p256dh, auth=auth, user_agent=ANDROID
     )
     services.rotate_calendar_feed(user=user)
     patient.quiet_start, patient.quiet_end = patient.reminder_time, patient.reminder_time

@@ -5,12 +5,13 @@ them, and ending a link asks first, takes effect at once and is audited."""
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import caregivers, services
-from portal.models import AuditEvent, CaregiverLink, Invitation, Reminder
+from portal.models import AuditEvent, CaregiverLink, Invitation, OutgoingEmail, Reminder, StaffMembership
 from tests.helpers import deliver_emails, log_in
 
 pytestmark = pytest.mark.django_db
@@ -365,3 +366,82 @@ def test_someone_invited_is_not_told_they_are_linked_to_nobody(patient, make_use
     page = signed_in(invited).get(reverse("care-home")).text
     assert "You have an invitation to answer." in page
     assert "not linked to anyone yet" not in page
+
+
+# --- Clinic staff are never caregivers ----------------------------------------------------
+# One account must not hold both a clinic's access and a home's care pages: enrolment and
+# staff invitations refuse the mix already; these are the caregiver side of it.
+
+STAFF_ADDRESS_REFUSED = "This email address belongs to clinic staff. The caregiver needs their own address."
+STAFF_ACCOUNT_REFUSED = "This account belongs to clinic staff. A caregiver needs an address of their own."
+
+
+def nothing_sent_or_linked() -> None:
+    assert not CaregiverLink.objects.exists()
+    assert not Invitation.objects.exists()
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_a_patient_cannot_invite_a_staff_address(patient, clinic_admin):
+    response = signed_in(patient.user).post(
+        reverse("caregiver-invite", args=[patient.code]),
+        {"name": "Admin", "email": "Admin@Example.test", "gets_reminders": "on"},
+    )
+    assert response.status_code == 200
+    assert STAFF_ADDRESS_REFUSED in response.text
+    assert "Invitation sent." not in response.text
+    nothing_sent_or_linked()
+
+
+def test_the_care_team_cannot_propose_a_staff_address_as_caregiver(clinician, clinic_admin, patient):
+    for consent in ({}, {"patient_consents": "on"}):
+        response = signed_in(clinician).post(
+            reverse("caregiver-invite", args=[patient.code]), {"email": "admin@example.test", **consent}
+        )
+        assert response.status_code == 200
+        assert STAFF_ADDRESS_REFUSED in response.text
+    nothing_sent_or_linked()
+
+
+def test_staff_of_another_clinic_are_refused_too(patient, other_clinician):
+    with pytest.raises(ValidationError) as refused:
+        services.invite_caregiver(patient=patient, by=patient.user, email="clinician@south.example.test")
+    assert refused.value.message_dict == {"email": [STAFF_ADDRESS_REFUSED]}
+    nothing_sent_or_linked()
+
+
+@pytest.fixture
+def staff_invited_as_caregiver(patient, clinic, make_staff):
+    """An invitation sent to an address whose account then joined the clinic's staff (or one
+    sent before invitations checked for staff addresses)."""
+    link = services.invite_caregiver(patient=patient, by=patient.user, email="sam@example.test")
+    sam = make_staff(clinic, "sam@example.test", StaffMembership.Role.ADMIN)
+    return link, Invitation.objects.get(caregiver_link=link), sam
+
+
+def assert_still_unlinked(link, invitation, patient, sam) -> None:
+    link.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (link.status, link.caregiver, invitation.accepted_at) == (CaregiverLink.Status.INVITED, None, None)
+    assert not caregivers.list_cared_for_patients(sam).exists()
+
+
+def test_a_staff_account_cannot_accept_a_caregiver_invitation_in_the_app(staff_invited_as_caregiver, patient):
+    link, invitation, sam = staff_invited_as_caregiver
+    client = signed_in(sam)
+    response = client.post(reverse("caregiver-invitation", args=[invitation.code]), {"answer": "accept"})
+    assert response.status_code == 200
+    assert STAFF_ACCOUNT_REFUSED in response.text
+    assert "Welcome. Your account is linked." not in response.text
+    assert_still_unlinked(link, invitation, patient, sam)
+    assert client.get(reverse("care-today", args=[patient.code])).status_code == 404
+
+
+def test_a_staff_account_cannot_accept_from_the_emailed_link(staff_invited_as_caregiver, client, patient):
+    link, invitation, sam = staff_invited_as_caregiver
+    path = invitation_path(deliver_emails()[-1])
+    response = client.post(path, {"answer": "accept"})  # signed out: the account is found by its address
+    assert response.status_code == 400
+    assert STAFF_ACCOUNT_REFUSED in response.text
+    assert "_auth_user_id" not in client.session  # not signed in as the staff member either
+    assert_still_unlinked(link, invitation, patient, sam)

@@ -141,7 +141,7 @@ def test_inbox_lists_delivered_reminders_and_marks_them_read(client, patient, de
 
     response = client.get(reverse("reminder-detail", args=[delivered.code]))
     assert response.status_code == 200
-    assert "If you cannot come, call your care team: +1 555 0100." in response.text
+    assert "If you cannot come, call your care team: \u2066+1 555 0100\u2069." in response.text
     delivered.refresh_from_db()
     assert delivered.read_at is not None
     assert NEW_BADGE not in client.get(reverse("reminder-list")).text
@@ -358,3 +358,23 @@ def test_inbox_api_lists_and_marks_read(client, patient, caregiver, delivered):
     log_in(client, caregiver)
     assert client.get(reverse("api-reminder-list")).json()["results"] == []
     assert client.post(reverse("api-reminder-read", args=[delivered.code])).status_code == 404
+
+
+def test_an_arabic_reminder_page_keeps_the_numbers_left_to_right(client, patient, make_visit):
+    """/reminders/<id>/ for "How are you feeling after your treatment?" in Arabic: the numbers in
+    the text are in left-to-right isolates, and the call box's links are left to right."""
+    make_visit(patient, date(2026, 3, 10), time(10, 0))
+    replan_patient(patient, now=PLANNED_AT)
+    send_due_reminders(now=datetime(2026, 3, 11, 9, 0, tzinfo=UTC))
+    reminder = Reminder.objects.filter(
+        patient=patient, rule="symptom_watch", status=Reminder.Status.SENT
+    ).first()
+    assert reminder is not None
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    log_in(client, patient.user)
+    page = client.get(reverse("reminder-detail", args=[reminder.code])).text
+    assert 'dir="rtl"' in page
+    assert "\u2066+1 555 0100\u2069" in page and "\u2066+1 555 0199\u2069" in page
+    assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
+    assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page

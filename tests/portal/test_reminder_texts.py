@@ -28,7 +28,7 @@ def test_symptom_text_gives_the_clinics_emergency_number(text, patient) -> None:
     body = text("symptom_watch")
     assert (
         "Trouble breathing, hives, or swelling of the face, lips, tongue or throat: get emergency care now.\n"
-        "For emergency care, call 112."
+        "For emergency care, call \u2066112\u2069."
     ) in body
     assert "local emergency number" not in body
 
@@ -53,7 +53,7 @@ def test_dressing_review_keeps_weeping_and_infection_apart(text) -> None:
         "Call your care team now if a site is red, swollen or warm, has skin changes or does not heal, "
         "whether or not it oozes."
     )
-    assert lines[2] == "Daytime: +1 555 0100. After hours: +1 555 0199."
+    assert lines[2] == "Daytime: \u2066+1 555 0100\u2069. After hours: \u2066+1 555 0199\u2069."
     assert lines[3] == (
         "If a site only weeps or oozes, with none of these signs, keep it covered with a dressing "
         "and look again tomorrow."
@@ -77,3 +77,39 @@ def test_the_new_wording_is_translated(text, patient, language: str) -> None:
         if line.strip() and not line.startswith("Daytime"):
             assert line not in translated, (language, line)
     assert "112" in translated
+
+
+# --- Phone numbers in right-to-left text ------------------------------------------------------
+# In Arabic a number left to the text's direction reads "0100 555 1+": each number is wrapped in
+# Unicode's left-to-right isolate (LRI U+2066 ... PDI U+2069), the same in every language and on
+# every channel (the text is plain: push, email, inbox and the reminder's page all show it).
+
+DAYTIME = "\u2066+1 555 0100\u2069"
+AFTER_HOURS = "\u2066+1 555 0199\u2069"
+EMERGENCY = "\u2066112\u2069"
+
+
+def bare_numbers(body: str) -> list[str]:
+    """The numbers that appear without their isolate around them."""
+    unwrapped = body.replace(DAYTIME, "").replace(AFTER_HOURS, "").replace(EMERGENCY, "")
+    return [number for number in ("555 0100", "555 0199", "112") if number in unwrapped]
+
+
+@pytest.mark.parametrize("language", ["ar", "en", "es", "fr", "de", "it", "pt-br", "zh-hans"])
+def test_every_number_in_a_reminder_is_kept_left_to_right(text, patient, language) -> None:
+    Clinic.objects.filter(pk=patient.clinic_id).update(emergency_number="112")
+    patient.clinic.refresh_from_db()
+    symptoms = text("symptom_watch", language=language)
+    assert DAYTIME in symptoms and AFTER_HOURS in symptoms and EMERGENCY in symptoms
+    review = text("dressing_review", language=language)
+    assert DAYTIME in review and AFTER_HOURS in review
+    visit = text("visit_reminder", language=language)
+    assert DAYTIME in visit
+    assert bare_numbers(symptoms + review + visit) == []
+
+
+def test_the_arabic_symptom_reminder_reads_the_numbers_left_to_right(text) -> None:
+    """The sentence of the report: "Daytime: … After hours: …", in Arabic."""
+    line = next(line for line in text("symptom_watch", language="ar").splitlines() if "555" in line)
+    assert line.count("\u2066") == line.count("\u2069") == 2
+    assert DAYTIME in line and AFTER_HOURS in line

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from portal.models import Delivery, PushSubscription, Reminder
 from portal.reminders import replan_patient, send_due_reminders
-from tests.helpers import log_in
+from tests.helpers import log_in, push_keys
 
 PLANNED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # The patient's reminders are at 09:00 UTC; the visit is on 10 March at 10:00.
@@ -72,9 +72,21 @@ def test_email_carries_the_guidance_when_discreet_mode_is_off(planned, patient):
     send_due_reminders(now=REMINDER_DUE)
     message = mail.outbox[0]
     assert message.subject == "Your treatment visit is tomorrow"
-    assert "call your care team: +1 555 0100" in message.body
+    assert "call your care team: \u2066+1 555 0100\u2069" in message.body
     for word in FORBIDDEN:
         assert word not in (message.subject + message.body).lower()
+
+
+def test_an_arabic_email_keeps_the_number_left_to_right(planned, patient):
+    """Plain text and HTML: the number in a left-to-right isolate (LRI ... PDI), not "0100 555 1+"."""
+    patient.discreet = False
+    patient.save(update_fields=["discreet"])
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    send_due_reminders(now=REMINDER_DUE)
+    message = mail.outbox[0]
+    assert "\u2066+1 555 0100\u2069" in message.body
+    assert "\u2066+1 555 0100\u2069" in message.alternatives[0][0]
 
 
 def test_email_is_in_the_recipients_language(planned, patient):
@@ -212,8 +224,9 @@ def test_email_off_means_inbox_only(planned, patient):
 
 
 def test_a_removed_push_device_is_skipped_on_that_delivery_only(planned, patient):
+    p256dh, auth = push_keys()
     device = PushSubscription.objects.create(
-        user=patient.user, endpoint="https://push.example.test/abc", p256dh="x", auth="y"
+        user=patient.user, endpoint="https://push.example.test/abc", p256dh=p256dh, auth=auth
     )
     Delivery.objects.create(
         reminder=planned, channel="push", device=str(device.code), next_attempt_at=REMINDER_DUE
