@@ -96,7 +96,12 @@ def test_half_quiet_hours_are_refused_and_nothing_changes(client, caregiver):
     log_in(client, caregiver)
     response = client.post(reverse("account-settings"), settings_form(quiet_start="22:00"))
     assert response.status_code == 200
-    assert "Give both the start and the end of quiet hours, or neither." in response.text
+    summary, form = response.text.split('<form method="post" class="stacked"', 1)
+    assert "Give both the start and the end of quiet hours, or neither." in form
+    # The page reloads at its top, a screen or two above that field: the top says what to fix
+    # and links to it. What was typed is kept.
+    assert "Not saved yet. Please fix:" in summary and 'href="#id_quiet_end"' in summary
+    assert 'name="quiet_start" value="22:00"' in form
     caregiver.refresh_from_db()
     assert caregiver.quiet_start is None
 
@@ -107,7 +112,9 @@ def test_an_unknown_language_or_zone_is_refused_in_words(client, caregiver):
         reverse("account-settings"), settings_form(language="xx", time_zone="Mars/Olympus")
     )
     assert response.status_code == 200
-    assert response.text.count("Select a valid choice.") == 2
+    summary, form = response.text.split('<form method="post" class="stacked"', 1)
+    assert form.count("Select a valid choice.") == 2
+    assert 'href="#id_language"' in summary and 'href="#id_time_zone"' in summary
     caregiver.refresh_from_db()
     assert (caregiver.language, caregiver.time_zone) == ("en", "UTC")
 
