@@ -9,13 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.formats import date_format, time_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -29,7 +35,7 @@ from portal.forms import (
     EnrolPatientForm,
     InvitationAnswerForm,
 )
-from portal.http import AuthenticatedHttpRequest
+from portal.http import AuthenticatedHttpRequest, local_path
 from portal.keep import kept
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
@@ -58,15 +64,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def language(request: HttpRequest) -> HttpResponse:
     """Switch language: kept on a signed-in user's account, in a cookie otherwise."""
     code = request.POST.get("language", "")
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        next_url = "/"
+    next_url = local_path(request, request.POST.get("next", ""))
     if code not in dict(settings.LANGUAGES):
         messages.error(request, _("Choose one of the languages in the list."))
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     if request.user.is_authenticated:
         services.set_language(user=request.user, language=code)
-    response = redirect(translate_url(next_url, code))
+    response = HttpResponseRedirect(translate_url(next_url, code))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         code,

@@ -354,3 +354,17 @@ def test_a_caregiver_of_one_patient_sees_a_new_invitation_on_todays_care(patient
     invitation = Invitation.objects.get(caregiver_link__patient=other_patient)
     client.post(reverse("caregiver-invitation", args=[invitation.code]), {"answer": "decline"})
     assert notice not in client.get(reverse("care-home")).text
+
+
+@pytest.mark.parametrize("next_url", ["patient-detail", "account-delete", "%0d%0aSet-Cookie:x=1", "\r\nx"])
+def test_switching_with_a_next_that_is_not_a_path_goes_to_the_start_page(
+    caregiver, patient, other_patient, link_caregiver, next_url
+):
+    link_caregiver(other_patient, caregiver.email)
+    client = signed_in(caregiver)
+    response = client.post(
+        reverse("caregiver-switch"), {"patient": str(other_patient.code), "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.session[caregivers.SESSION_KEY] == str(other_patient.code)
