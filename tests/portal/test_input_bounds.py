@@ -4,13 +4,15 @@ nothing written (issue 8, point 10)."""
 from datetime import date, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal.models import ClinicReminderSettings, InjectionVisit, Reminder
+from portal.api_keys import create_api_key
+from portal.models import ClinicReminderSettings, InjectionVisit, Patient, PushSubscription, Reminder
 from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +181,29 @@ def test_the_enrolment_form_never_fails(staff_client, clinic, name, email, langu
 def test_the_reminder_api_never_fails(patient_client, code, body):
     response = patient_client.post(f"/api/v1/reminders/{code}/read/", body, content_type="application/json")
     assert response.status_code in (400, 403, 404, 405)
+
+
+UNREADABLE_JSON = [
+    pytest.param("[" * 100_000 + "]" * 100_000, id="nested-100000-deep"),
+    pytest.param(b'{"name": "\xff"}', id="not-utf-8"),
+    pytest.param('{"name": ' + "9" * 5000 + "}", id="5000-digit-number"),
+    pytest.param('{"name": ', id="cut-short"),
+]
+
+
+@pytest.mark.parametrize("body", UNREADABLE_JSON)
+def test_a_clinic_system_sending_unreadable_json_is_told_so_in_words(clinic, clinic_admin, body):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    response = client.post("/api/v1/patients/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON."}
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("body", UNREADABLE_JSON)
+def test_a_phone_sending_unreadable_json_is_told_so_in_words(patient_client, body):
+    response = patient_client.post("/api/v1/push/subscriptions/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON."}
+    assert not PushSubscription.objects.exists()
