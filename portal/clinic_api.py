@@ -47,6 +47,7 @@ from portal.models import (
 )
 from portal.search import fold
 from portal.timezones import TIME_ZONES
+from portal.validators import validate_one_line
 
 # --- Authentication, permission, rate limit, errors -------------------------------------
 
@@ -171,14 +172,14 @@ class PatientOut(serializers.ModelSerializer):
 
 
 class PatientIn(serializers.Serializer):
-    name = serializers.CharField(max_length=150)
+    name = serializers.CharField(max_length=150, validators=[validate_one_line])
     email = serializers.EmailField(max_length=254)
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES])
     time_zone = serializers.ChoiceField(choices=list(TIME_ZONES))
 
 
 class PatientChangeIn(serializers.Serializer):
-    name = serializers.CharField(max_length=150, required=False)
+    name = serializers.CharField(max_length=150, required=False, validators=[validate_one_line])
     email = serializers.EmailField(max_length=254, required=False)
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES], required=False)
     time_zone = serializers.ChoiceField(choices=list(TIME_ZONES), required=False)

@@ -11,13 +11,14 @@ from portal.models import (
     DressingLogEntry,
 )
 from portal.timezones import TIME_ZONES
+from portal.validators import validate_one_line
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in TIME_ZONES]
 
 
 class EnrolPatientForm(forms.Form):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), label=_("Clinic"), empty_label=None)
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_one_line])
     email = forms.EmailField(label=_("Email address"), help_text=_("We send the invitation here."))
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
@@ -61,7 +62,9 @@ class CaregiverRoleForm(forms.Form):
 class CaregiverInviteForm(CaregiverRoleForm):
     """The patient (or the care team) invites a caregiver; the two safety questions asked plainly."""
 
-    name = forms.CharField(label=_("Caregiver's name"), max_length=150, required=False)
+    name = forms.CharField(
+        label=_("Caregiver's name"), max_length=150, required=False, validators=[validate_one_line]
+    )
     email = forms.EmailField(label=_("Caregiver's email address"))
     patient_consents = forms.BooleanField(
         label=_("The patient agreed in person to link this caregiver"),

@@ -12,7 +12,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from portal.api_keys import create_api_key
-from portal.models import ClinicReminderSettings, InjectionVisit, Patient, PushSubscription, Reminder
+from portal.models import (
+    CaregiverLink,
+    ClinicReminderSettings,
+    InjectionVisit,
+    Patient,
+    PushSubscription,
+    Reminder,
+    StaffInvitation,
+)
 from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +215,105 @@ def test_a_phone_sending_unreadable_json_is_told_so_in_words(patient_client, bod
     assert response.status_code == 400
     assert response.json() == {"detail": "The request body is not valid JSON."}
     assert not PushSubscription.objects.exists()
+
+
+# --- Names are one line of visible text ---------------------------------------------------
+
+NAME_REFUSED = "Type the name without invisible control or text-direction characters."
+UNSAFE_NAMES = [
+    pytest.param("ctl\x1b[31m\x07name", id="escape-and-bell"),
+    pytest.param("Eve\u202egnp.exe", id="right-to-left-override"),
+    pytest.param("Ann\u2066 Lee", id="isolate"),
+    pytest.param("two\nlines", id="line-break"),
+    pytest.param("c1\x9bname", id="c1-control"),
+]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_enrolling_a_patient_refuses_control_characters_in_the_name(staff_client, clinic, name):
+    data = {
+        "clinic": str(clinic.pk),
+        "name": name,
+        "email": "new.patient@example.test",
+        "language": "en",
+        "time_zone": "UTC",
+    }
+    response = staff_client.post(reverse("patient-enrol"), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert 'value="new.patient@example.test"' in response.text
+    assert not Patient.objects.filter(email="new.patient@example.test").exists()
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_editing_a_patient_refuses_control_characters_in_the_name(staff_client, patient, name):
+    data = {"name": name, "email": patient.email, "language": "en", "time_zone": "UTC"}
+    response = staff_client.post(reverse("patient-edit", args=[patient.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    patient.refresh_from_db()
+    assert patient.name == "Patient"
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_the_clinic_api_refuses_control_characters_in_a_patient_name(clinic, clinic_admin, patient, name):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    data = {"name": name, "email": "new.patient@example.test", "language": "en", "time_zone": "UTC"}
+    response = client.post("/api/v1/patients/", data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"name": [NAME_REFUSED]}
+    response = client.patch(
+        f"/api/v1/patients/{patient.code}/", {"name": name}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"name": [NAME_REFUSED]}
+    assert list(Patient.objects.values_list("name", flat=True)) == ["Patient"]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_the_clinic_name_refuses_control_characters(admin_client, clinic, name):
+    """The clinic's name goes into email subjects and every patient's pages."""
+    data = {
+        "name": name,
+        "phone_daytime": "+1 555 0100",
+        "phone_after_hours": "+1 555 0199",
+        "emergency_number": "911",
+        "language": "en",
+        "time_zone": "UTC",
+        "acknowledge_within_days": "5",
+    }
+    response = admin_client.post(reverse("clinic-settings", args=[clinic.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    clinic.refresh_from_db()
+    assert (clinic.name, clinic.emergency_number) == ("North Clinic", "")
+
+
+def test_names_in_any_script_stay_welcome(staff_client, clinic):
+    data = {
+        "clinic": str(clinic.pk),
+        "name": "Renée O'Brien-Núñez 李小龍 محمد",
+        "email": "new.patient@example.test",
+        "language": "en",
+        "time_zone": "UTC",
+    }
+    assert staff_client.post(reverse("patient-enrol"), data).status_code == 302
+    assert Patient.objects.get(email="new.patient@example.test").name == "Renée O'Brien-Núñez 李小龍 محمد"
+
+
+def test_caregiver_and_staff_invitations_refuse_control_characters_in_the_name(
+    client, patient, clinic, clinic_admin
+):
+    log_in(client, patient.user)
+    data = {"name": "Eve\u202egnp.exe", "email": "helper@example.test", "handles_dressings": "on"}
+    response = client.post(reverse("caregiver-invite", args=[patient.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert not CaregiverLink.objects.exists()
+    log_in(client, clinic_admin)
+    data = {"name": "ctl\x1b[31m", "email": "nurse@example.test", "role": "clinician"}
+    response = client.post(reverse("clinic-staff", args=[clinic.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert not StaffInvitation.objects.exists()
