@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from portal.api_keys import create_api_key
 from portal.models import (
     CaregiverLink,
+    CarePlan,
     ClinicReminderSettings,
     InjectionVisit,
     Patient,
@@ -317,3 +318,30 @@ def test_caregiver_and_staff_invitations_refuse_control_characters_in_the_name(
     assert response.status_code == 200
     assert NAME_REFUSED in response.text
     assert not StaffInvitation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("p" * 100_000, "Ensure this value has at most 120 characters (it has 100000)."),
+        ("p" * 121, "Ensure this value has at most 120 characters (it has 121)."),
+        ("nul\x00plan", "Null characters are not allowed."),
+        ("ctl\x1b[31m\x07plan", NAME_REFUSED),
+        ("Eve\u202enalp", NAME_REFUSED),
+    ],
+)
+def test_care_plan_names_are_bounded_and_one_line(admin_client, clinic, name, message):
+    response = admin_client.post(
+        reverse("care-plan-add", args=[clinic.code]), {"name": name, "modules": ["dressing-care"]}
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert not CarePlan.objects.exists()
+
+
+def test_a_care_plan_name_of_120_characters_is_kept(admin_client, clinic):
+    response = admin_client.post(
+        reverse("care-plan-add", args=[clinic.code]), {"name": "p" * 120, "modules": ["dressing-care"]}
+    )
+    assert response.status_code == 302
+    assert CarePlan.objects.get().name == "p" * 120
