@@ -146,3 +146,22 @@ def test_api_keys_are_shown_once_and_revocable(admin_client, clinic):
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 200
     admin_client.post(reverse("clinic-api-key-revoke", args=[clinic.code, row.code]))
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/modules/").status_code == 401
+
+
+def test_the_invitation_names_the_clinic_as_written_in_text_and_escaped_in_html(
+    admin_client, clinic, django_capture_on_commit_callbacks
+):
+    """The subject and the text part are plain text: "&" stays "&" (it read "Smith &amp;
+    Jones"); only the HTML part escapes."""
+    clinic.name = "Smith & Jones <Skin> Clinic"
+    clinic.save(update_fields=["name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("clinic-staff", args=[clinic.code]),
+            {"name": "Nia Nurse", "email": "nia@example.test", "role": "clinician"},
+        )
+    (email,) = deliver_emails()
+    assert email.subject == "Join the care team at Smith & Jones <Skin> Clinic on Home Care Companion"
+    assert "care team at Smith & Jones <Skin> Clinic on Home Care Companion." in email.body
+    html, _mimetype = email.alternatives[0]
+    assert "Smith &amp; Jones &lt;Skin&gt; Clinic" in html and "<Skin>" not in html
