@@ -184,10 +184,15 @@ class ClinicSettingsForm(forms.Form):
         return clean_phone(self.cleaned_data["phone_after_hours"])
 
 
+# ASCII digits only: "١٢٣" and "１２３" pass str.isdigit(), but no tel: link dials them.
+PHONE_DIGITS = frozenset("0123456789")
+PHONE_CHARACTERS = PHONE_DIGITS | frozenset(" +-().")
+
+
 def clean_phone(value: str) -> str:
     value = " ".join(value.split())
-    digits = sum(char.isdigit() for char in value)
-    if digits < 3 or any(not (char.isdigit() or char in " +-().") for char in value):
+    digits = sum(char in PHONE_DIGITS for char in value)
+    if digits < 3 or any(char not in PHONE_CHARACTERS for char in value):
         raise forms.ValidationError(_("Enter a phone number: digits, spaces, + - ( ) only."))
     return value
 

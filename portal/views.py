@@ -27,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from education.links import guide_links
+from education.views import _phones_context
 from portal import caregivers, services
 from portal.care import list_care_patients_for, recent_symptom_checks
 from portal.forms import (
@@ -171,6 +172,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
             "guides": patient_guides(request, patient, staff=staff),
+            "phones": _phones_context(patient.clinic)["phones"],
             # The patient's and caregivers' symptom checks, for the clinic (this read is audited above).
             "symptom_checks": recent_symptom_checks(patient) if staff else [],
             **({} if can_manage else caregivers.care_context(request, patient)),

@@ -355,3 +355,12 @@ def test_inbox_api_lists_and_marks_read(client, patient, caregiver, delivered):
     log_in(client, caregiver)
     assert client.get(reverse("api-reminder-list")).json()["results"] == []
     assert client.post(reverse("api-reminder-read", args=[delivered.code])).status_code == 404
+
+
+def test_the_care_teams_numbers_are_links_a_phone_can_dial(client, patient, delivered):
+    """The same tel: address as the Today page: digits and + only ("tel:+1 555 0100" had spaces)."""
+    log_in(client, patient.user)
+    page = client.get(reverse("reminder-detail", args=[delivered.code])).text
+    assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
+    assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page
+    assert "tel:+1 " not in page
