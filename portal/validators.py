@@ -1,4 +1,4 @@
-"""Checks shared by the forms, the API serializers and the models that take a name."""
+"""Checks shared by the forms and the API serializers: names, and times of day."""
 
 import re
 
@@ -19,3 +19,12 @@ def validate_one_line(value: str) -> None:
             _("Type the name without invisible control or text-direction characters."),
             code="control_characters",
         )
+
+
+# A time of day as a person or a clinic system writes it: "09:30" or "09:30:00", in ASCII
+# digits, and always the wall time of the person's or the clinic's zone. DRF took
+# "10:00+05:00" and silently dropped the offset; "09:00:00.5" kept its fraction.
+LOCAL_TIME = re.compile(r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?")
+LOCAL_TIME_REFUSED = _(
+    "Enter the time as hours and minutes, for example 09:30, without a time zone or fractions of a second."
+)

@@ -1,7 +1,7 @@
 """No input gives a 500: every number and date is bounded and refused in plain words, with
 nothing written (issue 8, point 10)."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.test import Client
@@ -345,3 +345,84 @@ def test_a_care_plan_name_of_120_characters_is_kept(admin_client, clinic):
     )
     assert response.status_code == 302
     assert CarePlan.objects.get().name == "p" * 120
+
+
+# --- Dates and times a clinic system or a person writes -----------------------------------
+
+TIME_REFUSED = (
+    "Enter the time as hours and minutes, for example 09:30, without a time zone or fractions of a second."
+)
+
+
+@pytest.fixture
+def clinic_api(clinic, clinic_admin):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def test_the_clinic_api_says_a_date_does_not_exist(clinic_api, patient, visit):
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/move/",
+        {"local_date": "2027-02-29", "local_time": "10:00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"local_date": ["This date does not exist."]}
+    response = clinic_api.post(
+        f"/api/v1/patients/{patient.code}/courses/",
+        {"visits": [{"local_date": "2027-02-29", "local_time": "10:00"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["visits"] == {"0": {"local_date": ["This date does not exist."]}}
+    response = clinic_api.get(
+        f"/api/v1/patients/{patient.code}/course-proposal/",
+        {"first_date": "2027-02-29", "first_time": "10:00", "count": "3"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"first_date": ["This date does not exist."]}
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
+    assert InjectionVisit.objects.count() == 1
+
+
+@pytest.mark.parametrize("when", ["10:00+05:00", "10:00Z", "09:00:00.5", "１０:００"])
+def test_the_clinic_api_refuses_a_time_with_an_offset_or_a_fraction(clinic_api, patient, visit, when):
+    """The offset was dropped without a word: 10:00+05:00 became 10:00 in the clinic's zone."""
+    day = (timezone.localdate() + timedelta(days=6)).isoformat()
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/move/",
+        {"local_date": day, "local_time": when},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"local_time": [TIME_REFUSED]}
+    response = clinic_api.get(
+        f"/api/v1/patients/{patient.code}/course-proposal/",
+        {"first_date": day, "first_time": when, "count": "3"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"first_time": [TIME_REFUSED]}
+    visit.refresh_from_db()
+    assert (visit.local_date, visit.local_time) == (timezone.localdate() + timedelta(days=5), time(10, 0))
+
+
+def test_the_clinic_api_takes_numbers_in_ascii_digits_only(clinic_api, visit):
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/shift/", {"days": "１"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"days": ["A valid integer is required."]}
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
+
+
+@pytest.mark.parametrize("when", ["09:00:00.5", "10:00+05:00", "０９:００"])
+def test_the_reminder_time_in_settings_is_hours_and_minutes(patient_client, patient, when):
+    data = {"language": "en", "time_zone": "UTC", "reminder_time": when}
+    response = patient_client.post(reverse("account-settings"), data)
+    assert response.status_code == 200
+    assert TIME_REFUSED in response.text
+    assert f'value="{when}"' in response.text
+    patient.refresh_from_db()
+    assert patient.reminder_time == time(9, 0)
