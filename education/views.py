@@ -218,7 +218,8 @@ def _emergency_context(clinic: Clinic | None) -> dict[str, SafeString | None]:
 
 
 def _tel_href(number: str) -> str:
-    return "tel:" + re.sub(r"[^\d+]", "", number)
+    """Every tel: link's address: ASCII digits and "+" only (\\d would keep "١٢٣")."""
+    return "tel:" + re.sub(r"[^0-9+]", "", number)
 
 
 def _clinic_for(request: HttpRequest) -> tuple[Clinic | None, Patient | None]:

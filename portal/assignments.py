@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,6 +30,7 @@ from portal.models import (
     User,
 )
 from portal.services import record_audit
+from portal.validators import validate_one_line
 
 State = AssignmentProgress.State
 ORDER = [State.OPENED, State.FINISHED, State.ACKNOWLEDGED]
@@ -87,6 +89,14 @@ def save_care_plan(
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": _("Give the care plan a name.")})
+    # No form field checks this name, so the checks a form's CharField would make are here,
+    # before the same-name query (100,000 characters made SQLite's LIKE give up).
+    max_length = CarePlan._meta.get_field("name").max_length
+    try:
+        for check in (MaxLengthValidator(max_length), ProhibitNullCharactersValidator(), validate_one_line):
+            check(name)
+    except ValidationError as error:
+        raise ValidationError({"name": error.messages}) from None
     slugs = known_slugs(slugs)
     if not slugs:
         raise ValidationError({"modules": _("Choose at least one module.")})

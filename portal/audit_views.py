@@ -2,7 +2,7 @@
 actions in words; times in the clinic's zone; export as CSV."""
 
 import csv
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -112,6 +112,16 @@ class AuditFilterForm(forms.Form):
         return data
 
 
+def midnight(day: date, zone: ZoneInfo, *, days_later: int = 0) -> datetime | None:
+    """The start of ``day`` (plus ``days_later``) in the clinic's zone, in UTC. None past
+    either end of the calendar (the day after 9999-12-31, or 0001-01-01 east of UTC), which
+    the form accepts: every event is inside such a bound, so there is none to apply."""
+    try:
+        return datetime.combine(day + timedelta(days=days_later), time(0), tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def filtered(clinic: Clinic, data: dict[str, object]) -> QuerySet[AuditEvent]:
     events = clinic.audit_events.select_related("actor")
     zone = ZoneInfo(clinic.time_zone)
@@ -119,10 +129,9 @@ def filtered(clinic: Clinic, data: dict[str, object]) -> QuerySet[AuditEvent]:
         events = events.filter(actor_email=data["person"])
     if data.get("action"):
         events = events.filter(action=data["action"])
-    if data.get("since"):
-        events = events.filter(at__gte=datetime.combine(data["since"], time(0), tzinfo=zone))  # type: ignore[arg-type]
-    if data.get("until"):
-        end = datetime.combine(data["until"], time(0), tzinfo=zone) + timedelta(days=1)  # type: ignore[arg-type]
+    if data.get("since") and (start := midnight(data["since"], zone)):  # type: ignore[arg-type]
+        events = events.filter(at__gte=start)
+    if data.get("until") and (end := midnight(data["until"], zone, days_later=1)):  # type: ignore[arg-type]
         events = events.filter(at__lt=end)
     if text := str(data.get("patient") or "").replace("\x00", "").strip():
         try:

@@ -6,15 +6,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import caregivers, services
 from portal.forms import InvitationAnswerForm
-from portal.http import AuthenticatedHttpRequest
+from portal.http import AuthenticatedHttpRequest, local_path
 from portal.models import CaregiverLink, Patient
 from portal.queries import access_caregiver_link
 from portal.views import audit_staff_read
@@ -57,10 +56,7 @@ def caregiver_switch(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("caregivers")
     patient = caregivers.choose_patient(request, code)
     messages.success(request, _("Now showing the care of %(name)s.") % {"name": patient.name})
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        next_url = "/"
-    return redirect(next_url)
+    return HttpResponseRedirect(local_path(request, request.POST.get("next", "")))
 
 
 @login_required

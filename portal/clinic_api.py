@@ -6,6 +6,7 @@ every request is scoped to the key's clinic (anything else is a 404), rate-limit
 through the shared cache, and audited under the key's name. The OpenAPI schema is at
 /api/schema/ and its documentation at /api/docs/."""
 
+import re
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -47,6 +48,7 @@ from portal.models import (
 )
 from portal.search import fold
 from portal.timezones import TIME_ZONES
+from portal.validators import LOCAL_TIME, LOCAL_TIME_REFUSED, validate_one_line
 
 # --- Authentication, permission, rate limit, errors -------------------------------------
 
@@ -171,14 +173,14 @@ class PatientOut(serializers.ModelSerializer):
 
 
 class PatientIn(serializers.Serializer):
-    name = serializers.CharField(max_length=150)
+    name = serializers.CharField(max_length=150, validators=[validate_one_line])
     email = serializers.EmailField(max_length=254)
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES])
     time_zone = serializers.ChoiceField(choices=list(TIME_ZONES))
 
 
 class PatientChangeIn(serializers.Serializer):
-    name = serializers.CharField(max_length=150, required=False)
+    name = serializers.CharField(max_length=150, required=False, validators=[validate_one_line])
     email = serializers.EmailField(max_length=254, required=False)
     language = serializers.ChoiceField(choices=[code for code, _name in settings.LANGUAGES], required=False)
     time_zone = serializers.ChoiceField(choices=list(TIME_ZONES), required=False)
@@ -225,11 +227,47 @@ class ProposalOut(serializers.Serializer):
     warnings = WarningOut(many=True)
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class LocalDateField(serializers.DateField):
+    """YYYY-MM-DD in ASCII digits. A date the calendar lacks (2027-02-29) is refused as one
+    that does not exist: DRF answered "wrong format", which sent people looking for a typo."""
+
+    def to_internal_value(self, value: Any) -> date:
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
+            self.fail("invalid", format="YYYY-MM-DD")
+        try:
+            date.fromisoformat(value.strip())
+        except ValueError:
+            raise serializers.ValidationError(_("This date does not exist."), code="invalid") from None
+        return super().to_internal_value(value.strip())
+
+
+class LocalTimeField(serializers.TimeField):
+    """The wall time of the clinic's zone (portal.validators.LOCAL_TIME): an offset or a
+    fraction of a second is refused in words, not dropped or kept."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str) or not LOCAL_TIME.fullmatch(value.strip()):
+            raise serializers.ValidationError(LOCAL_TIME_REFUSED, code="invalid")
+        return super().to_internal_value(value.strip())
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A number in ASCII digits: DRF's took "１" (full-width) as 1."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ProposalQuery(serializers.Serializer):
-    first_date = serializers.DateField()
-    first_time = serializers.TimeField()
-    count = serializers.IntegerField(min_value=1, max_value=scheduling.MAX_VISITS, required=False)
-    until = serializers.DateField(required=False)
+    first_date = LocalDateField()
+    first_time = LocalTimeField()
+    count = WholeNumberField(min_value=1, max_value=scheduling.MAX_VISITS, required=False)
+    until = LocalDateField(required=False)
     restart = serializers.BooleanField(default=False)
 
     def validate_first_date(self, value: date) -> date:
@@ -257,8 +295,8 @@ def bounded(value: date) -> date:
 
 
 class VisitIn(serializers.Serializer):
-    local_date = serializers.DateField()
-    local_time = serializers.TimeField()
+    local_date = LocalDateField()
+    local_time = LocalTimeField()
     sites = serializers.ListField(child=serializers.CharField(max_length=80), max_length=20, default=list)
 
     def validate_local_date(self, value: date) -> date:
@@ -276,8 +314,8 @@ class CompleteIn(serializers.Serializer):
 
 
 class MoveIn(serializers.Serializer):
-    local_date = serializers.DateField()
-    local_time = serializers.TimeField()
+    local_date = LocalDateField()
+    local_time = LocalTimeField()
     confirm_warnings = serializers.BooleanField(default=False)
 
     def validate_local_date(self, value: date) -> date:
@@ -285,7 +323,7 @@ class MoveIn(serializers.Serializer):
 
 
 class ShiftIn(serializers.Serializer):
-    days = serializers.IntegerField(min_value=-scheduling.MAX_SHIFT_DAYS, max_value=scheduling.MAX_SHIFT_DAYS)
+    days = WholeNumberField(min_value=-scheduling.MAX_SHIFT_DAYS, max_value=scheduling.MAX_SHIFT_DAYS)
     confirm_warnings = serializers.BooleanField(default=False)
 
     def validate_days(self, value: int) -> int:

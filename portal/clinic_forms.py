@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import scheduling
 from portal.models import Clinic, StaffMembership, visit_date_error
 from portal.timezones import TIME_ZONES
+from portal.validators import validate_one_line
 from portal.zones import zone_choices
 
 
@@ -140,7 +141,7 @@ class TimeZoneField(forms.ChoiceField):
 
 
 class PatientForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_one_line])
     email = forms.EmailField(label=_("Email address"))
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
@@ -155,7 +156,7 @@ class PatientForm(forms.Form):
 
 
 class ClinicSettingsForm(forms.Form):
-    name = forms.CharField(label=_("Clinic name"), max_length=200)
+    name = forms.CharField(label=_("Clinic name"), max_length=200, validators=[validate_one_line])
     phone_daytime = forms.CharField(label=_("Daytime phone"), max_length=40)
     phone_after_hours = forms.CharField(label=_("After-hours phone"), max_length=40)
     emergency_number = forms.CharField(
@@ -183,16 +184,21 @@ class ClinicSettingsForm(forms.Form):
         return clean_phone(self.cleaned_data["phone_after_hours"])
 
 
+# ASCII digits only: "١٢٣" and "１２３" pass str.isdigit(), but no tel: link dials them.
+PHONE_DIGITS = frozenset("0123456789")
+PHONE_CHARACTERS = PHONE_DIGITS | frozenset(" +-().")
+
+
 def clean_phone(value: str) -> str:
     value = " ".join(value.split())
-    digits = sum(char.isdigit() for char in value)
-    if digits < 3 or any(not (char.isdigit() or char in " +-().") for char in value):
+    digits = sum(char in PHONE_DIGITS for char in value)
+    if digits < 3 or any(char not in PHONE_CHARACTERS for char in value):
         raise forms.ValidationError(_("Enter a phone number: digits, spaces, + - ( ) only."))
     return value
 
 
 class StaffInviteForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    name = forms.CharField(label=_("Name"), max_length=150, required=False, validators=[validate_one_line])
     email = forms.EmailField(label=_("Email address"))
     role = forms.ChoiceField(label=_("Role"), choices=StaffMembership.Role.choices)
 

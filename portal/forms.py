@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import (
@@ -11,13 +12,26 @@ from portal.models import (
     DressingLogEntry,
 )
 from portal.timezones import TIME_ZONES
+from portal.validators import LOCAL_TIME, LOCAL_TIME_REFUSED, validate_one_line
 
 TIME_ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in TIME_ZONES]
 
 
+class LocalTimeField(forms.TimeField):
+    """A time of day in the person's own zone, written as portal.validators.LOCAL_TIME
+    (Django's own formats take "09:00:00.5" and full-width digits)."""
+
+    default_error_messages = {"invalid": LOCAL_TIME_REFUSED}
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and value.strip() and not LOCAL_TIME.fullmatch(value.strip()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class EnrolPatientForm(forms.Form):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), label=_("Clinic"), empty_label=None)
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_one_line])
     email = forms.EmailField(label=_("Email address"), help_text=_("We send the invitation here."))
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
@@ -61,7 +75,9 @@ class CaregiverRoleForm(forms.Form):
 class CaregiverInviteForm(CaregiverRoleForm):
     """The patient (or the care team) invites a caregiver; the two safety questions asked plainly."""
 
-    name = forms.CharField(label=_("Caregiver's name"), max_length=150, required=False)
+    name = forms.CharField(
+        label=_("Caregiver's name"), max_length=150, required=False, validators=[validate_one_line]
+    )
     email = forms.EmailField(label=_("Caregiver's email address"))
     patient_consents = forms.BooleanField(
         label=_("The patient agreed in person to link this caregiver"),
@@ -114,17 +130,17 @@ class SettingsForm(forms.Form):
     """The person's own settings, in plain words (portal.accounts.Settings)."""
 
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
-    reminder_time = forms.TimeField(
+    reminder_time = LocalTimeField(
         label=_("Reminder time"),
         help_text=_("The time of day you want your reminders."),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    quiet_start = forms.TimeField(
+    quiet_start = LocalTimeField(
         label=_("From"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    quiet_end = forms.TimeField(
+    quiet_end = LocalTimeField(
         label=_("To"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -1,7 +1,21 @@
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.models import User
 
 
 class AuthenticatedHttpRequest(HttpRequest):
     user: User
+
+
+def local_path(request: HttpRequest, url: str) -> str:
+    """``url`` when it is a path on this site, else "/": for a ``next`` a form posts back.
+
+    Redirect to the result with HttpResponseRedirect, never django.shortcuts.redirect(),
+    which reads a bare word as a URL name ("account-delete" went to /account/delete/, and
+    an unknown word was a 500)."""
+    if not url.startswith("/") or not url_has_allowed_host_and_scheme(
+        url, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return "/"
+    return url

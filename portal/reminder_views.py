@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from education.views import _phones_context
 from portal import caregivers, services
 from portal.forms import ClinicReminderSettingsForm, DressingReportForm
 from portal.http import AuthenticatedHttpRequest
@@ -74,6 +75,7 @@ def reminder_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespon
             "for_patient": reminder.patient.user_id == request.user.pk,
             "asks_dressing": seen.rule in DRESSING_QUESTION_RULES,
             "answers": [DressingLogEntry.Kind.DRY, DressingLogEntry.Kind.WEEPING],
+            "phones": _phones_context(reminder.patient.clinic)["phones"],
         },
     )
 

@@ -9,18 +9,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.formats import date_format, time_format
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from education.links import guide_links
+from education.views import _phones_context
 from portal import caregivers, services
 from portal.care import list_care_patients_for, recent_symptom_checks
 from portal.forms import (
@@ -29,7 +36,7 @@ from portal.forms import (
     EnrolPatientForm,
     InvitationAnswerForm,
 )
-from portal.http import AuthenticatedHttpRequest
+from portal.http import AuthenticatedHttpRequest, local_path
 from portal.keep import kept
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
 from portal.queries import (
@@ -58,15 +65,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def language(request: HttpRequest) -> HttpResponse:
     """Switch language: kept on a signed-in user's account, in a cookie otherwise."""
     code = request.POST.get("language", "")
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        next_url = "/"
+    next_url = local_path(request, request.POST.get("next", ""))
     if code not in dict(settings.LANGUAGES):
         messages.error(request, _("Choose one of the languages in the list."))
-        return redirect(next_url)
+        return HttpResponseRedirect(next_url)
     if request.user.is_authenticated:
         services.set_language(user=request.user, language=code)
-    response = redirect(translate_url(next_url, code))
+    response = HttpResponseRedirect(translate_url(next_url, code))
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         code,
@@ -169,6 +174,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
             "guides": patient_guides(request, patient, staff=staff),
+            "phones": _phones_context(patient.clinic)["phones"],
             # The patient's and caregivers' symptom checks, for the clinic (this read is audited above).
             "symptom_checks": recent_symptom_checks(patient) if staff else [],
             **({} if can_manage else caregivers.care_context(request, patient)),

@@ -107,3 +107,23 @@ def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, eve
 def test_clinicians_do_not_read_the_audit_log(client, clinician, clinic):
     log_in(client, clinician)
     assert client.get(reverse("clinic-audit", args=[clinic.code])).status_code == 404
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+@pytest.mark.parametrize("bound", [{"since": "0001-01-01"}, {"until": "9999-12-31"}])
+@pytest.mark.parametrize("export", [{}, {"format": "csv"}])
+def test_the_first_and_last_days_of_the_calendar_leave_nothing_out(
+    admin_client, clinic, events, zone, bound, export
+):
+    """0001-01-01 east of UTC and the day after 9999-12-31 cannot be written as times: such
+    bounds were a 500 (OverflowError); every event is inside them."""
+    clinic.time_zone = zone
+    clinic.save()
+    url = reverse("clinic-audit", args=[clinic.code])
+    response = admin_client.get(url, {**bound, **export})
+    assert response.status_code == 200
+    if export:
+        actions = [line[4] for line in csv.reader(io.StringIO(response.content.decode()))][1:]
+        assert sorted(actions) == ["audit.exported", "patient.viewed", "patient.viewed", "visit.moved"]
+    else:
+        assert len(listed(response)) == 3

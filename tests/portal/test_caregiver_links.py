@@ -445,3 +445,17 @@ def test_a_staff_account_cannot_accept_from_the_emailed_link(staff_invited_as_ca
     assert STAFF_ACCOUNT_REFUSED in response.text
     assert "_auth_user_id" not in client.session  # not signed in as the staff member either
     assert_still_unlinked(link, invitation, patient, sam)
+
+
+@pytest.mark.parametrize("next_url", ["patient-detail", "account-delete", "%0d%0aSet-Cookie:x=1", "\r\nx"])
+def test_switching_with_a_next_that_is_not_a_path_goes_to_the_start_page(
+    caregiver, patient, other_patient, link_caregiver, next_url
+):
+    link_caregiver(other_patient, caregiver.email)
+    client = signed_in(caregiver)
+    response = client.post(
+        reverse("caregiver-switch"), {"patient": str(other_patient.code), "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert client.session[caregivers.SESSION_KEY] == str(other_patient.code)

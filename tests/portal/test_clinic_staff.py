@@ -166,3 +166,56 @@ def test_undoable_staff_actions_take_a_second_step(admin_client, clinic, clinici
         page = admin_client.get(url).content.decode()
         assert button in confirm_steps(page), url
         assert page.count(button) == 1, url
+
+
+def test_the_invitation_names_the_clinic_as_written_in_text_and_escaped_in_html(
+    admin_client, clinic, django_capture_on_commit_callbacks
+):
+    """The subject and the text part are plain text: "&" stays "&" (it read "Smith &amp;
+    Jones"); only the HTML part escapes."""
+    clinic.name = "Smith & Jones <Skin> Clinic"
+    clinic.save(update_fields=["name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("clinic-staff", args=[clinic.code]),
+            {"name": "Nia Nurse", "email": "nia@example.test", "role": "clinician"},
+        )
+    (email,) = deliver_emails()
+    assert email.subject == "Join the care team at Smith & Jones <Skin> Clinic on Home Care Companion"
+    assert "care team at Smith & Jones <Skin> Clinic on Home Care Companion." in email.body
+    html, _mimetype = email.alternatives[0]
+    assert "Smith &amp; Jones &lt;Skin&gt; Clinic" in html and "<Skin>" not in html
+
+
+@pytest.mark.parametrize("phone", ["١٢٣ ٤٥٦٧", "１２３ ４５６７", "+1 555 0100 ext. 4"])
+def test_phone_numbers_take_only_digits_a_phone_dials(admin_client, clinic, phone):
+    """Arabic-Indic and full-width digits pass str.isdigit(), but no tel: link dials them."""
+    data = {
+        "name": "North Clinic",
+        "phone_daytime": phone,
+        "phone_after_hours": "+1 555 0199",
+        "emergency_number": "911",
+        "language": "en",
+        "time_zone": "UTC",
+        "acknowledge_within_days": "5",
+    }
+    response = admin_client.post(reverse("clinic-settings", args=[clinic.code]), data)
+    assert response.status_code == 200
+    assert "Enter a phone number: digits, spaces, + - ( ) only." in response.text
+    assert phone in response.text
+    clinic.refresh_from_db()
+    assert (clinic.phone_daytime, clinic.emergency_number) == ("+1 555 0100", "")
+
+
+def test_phone_numbers_keep_the_usual_separators(admin_client, clinic):
+    data = {
+        "name": "North Clinic",
+        "phone_daytime": "+1 (555) 010.0100",
+        "phone_after_hours": "+1-555-0199",
+        "language": "en",
+        "time_zone": "UTC",
+        "acknowledge_within_days": "5",
+    }
+    assert admin_client.post(reverse("clinic-settings", args=[clinic.code]), data).status_code == 302
+    clinic.refresh_from_db()
+    assert (clinic.phone_daytime, clinic.phone_after_hours) == ("+1 (555) 010.0100", "+1-555-0199")

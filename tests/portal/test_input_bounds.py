@@ -1,16 +1,27 @@
 """No input gives a 500: every number and date is bounded and refused in plain words, with
 nothing written (issue 8, point 10)."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal.models import ClinicReminderSettings, InjectionVisit, Reminder
+from portal.api_keys import create_api_key
+from portal.models import (
+    CaregiverLink,
+    CarePlan,
+    ClinicReminderSettings,
+    InjectionVisit,
+    Patient,
+    PushSubscription,
+    Reminder,
+    StaffInvitation,
+)
 from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +190,239 @@ def test_the_enrolment_form_never_fails(staff_client, clinic, name, email, langu
 def test_the_reminder_api_never_fails(patient_client, code, body):
     response = patient_client.post(f"/api/v1/reminders/{code}/read/", body, content_type="application/json")
     assert response.status_code in (400, 403, 404, 405)
+
+
+UNREADABLE_JSON = [
+    pytest.param("[" * 100_000 + "]" * 100_000, id="nested-100000-deep"),
+    pytest.param(b'{"name": "\xff"}', id="not-utf-8"),
+    pytest.param('{"name": ' + "9" * 5000 + "}", id="5000-digit-number"),
+    pytest.param('{"name": ', id="cut-short"),
+]
+
+
+@pytest.mark.parametrize("body", UNREADABLE_JSON)
+def test_a_clinic_system_sending_unreadable_json_is_told_so_in_words(clinic, clinic_admin, body):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    response = client.post("/api/v1/patients/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON."}
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("body", UNREADABLE_JSON)
+def test_a_phone_sending_unreadable_json_is_told_so_in_words(patient_client, body):
+    response = patient_client.post("/api/v1/push/subscriptions/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body is not valid JSON."}
+    assert not PushSubscription.objects.exists()
+
+
+# --- Names are one line of visible text ---------------------------------------------------
+
+NAME_REFUSED = "Type the name without invisible control or text-direction characters."
+UNSAFE_NAMES = [
+    pytest.param("ctl\x1b[31m\x07name", id="escape-and-bell"),
+    pytest.param("Eve\u202egnp.exe", id="right-to-left-override"),
+    pytest.param("Ann\u2066 Lee", id="isolate"),
+    pytest.param("two\nlines", id="line-break"),
+    pytest.param("c1\x9bname", id="c1-control"),
+]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_enrolling_a_patient_refuses_control_characters_in_the_name(staff_client, clinic, name):
+    data = {
+        "clinic": str(clinic.pk),
+        "name": name,
+        "email": "new.patient@example.test",
+        "language": "en",
+        "time_zone": "UTC",
+    }
+    response = staff_client.post(reverse("patient-enrol"), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert 'value="new.patient@example.test"' in response.text
+    assert not Patient.objects.filter(email="new.patient@example.test").exists()
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_editing_a_patient_refuses_control_characters_in_the_name(staff_client, patient, name):
+    data = {"name": name, "email": patient.email, "language": "en", "time_zone": "UTC"}
+    response = staff_client.post(reverse("patient-edit", args=[patient.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    patient.refresh_from_db()
+    assert patient.name == "Patient"
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_the_clinic_api_refuses_control_characters_in_a_patient_name(clinic, clinic_admin, patient, name):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    client = Client(headers={"Authorization": f"Bearer {key}"})
+    data = {"name": name, "email": "new.patient@example.test", "language": "en", "time_zone": "UTC"}
+    response = client.post("/api/v1/patients/", data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"name": [NAME_REFUSED]}
+    response = client.patch(
+        f"/api/v1/patients/{patient.code}/", {"name": name}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"name": [NAME_REFUSED]}
+    assert list(Patient.objects.values_list("name", flat=True)) == ["Patient"]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_the_clinic_name_refuses_control_characters(admin_client, clinic, name):
+    """The clinic's name goes into email subjects and every patient's pages."""
+    data = {
+        "name": name,
+        "phone_daytime": "+1 555 0100",
+        "phone_after_hours": "+1 555 0199",
+        "emergency_number": "911",
+        "language": "en",
+        "time_zone": "UTC",
+        "acknowledge_within_days": "5",
+    }
+    response = admin_client.post(reverse("clinic-settings", args=[clinic.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    clinic.refresh_from_db()
+    assert (clinic.name, clinic.emergency_number) == ("North Clinic", "")
+
+
+def test_names_in_any_script_stay_welcome(staff_client, clinic):
+    data = {
+        "clinic": str(clinic.pk),
+        "name": "Renée O'Brien-Núñez 李小龍 محمد",
+        "email": "new.patient@example.test",
+        "language": "en",
+        "time_zone": "UTC",
+    }
+    assert staff_client.post(reverse("patient-enrol"), data).status_code == 302
+    assert Patient.objects.get(email="new.patient@example.test").name == "Renée O'Brien-Núñez 李小龍 محمد"
+
+
+def test_caregiver_and_staff_invitations_refuse_control_characters_in_the_name(
+    client, patient, clinic, clinic_admin
+):
+    log_in(client, patient.user)
+    data = {"name": "Eve\u202egnp.exe", "email": "helper@example.test", "handles_dressings": "on"}
+    response = client.post(reverse("caregiver-invite", args=[patient.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert not CaregiverLink.objects.exists()
+    log_in(client, clinic_admin)
+    data = {"name": "ctl\x1b[31m", "email": "nurse@example.test", "role": "clinician"}
+    response = client.post(reverse("clinic-staff", args=[clinic.code]), data)
+    assert response.status_code == 200
+    assert NAME_REFUSED in response.text
+    assert not StaffInvitation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("p" * 100_000, "Ensure this value has at most 120 characters (it has 100000)."),
+        ("p" * 121, "Ensure this value has at most 120 characters (it has 121)."),
+        ("nul\x00plan", "Null characters are not allowed."),
+        ("ctl\x1b[31m\x07plan", NAME_REFUSED),
+        ("Eve\u202enalp", NAME_REFUSED),
+    ],
+)
+def test_care_plan_names_are_bounded_and_one_line(admin_client, clinic, name, message):
+    response = admin_client.post(
+        reverse("care-plan-add", args=[clinic.code]), {"name": name, "modules": ["dressing-care"]}
+    )
+    assert response.status_code == 200
+    assert message in response.text
+    assert not CarePlan.objects.exists()
+
+
+def test_a_care_plan_name_of_120_characters_is_kept(admin_client, clinic):
+    response = admin_client.post(
+        reverse("care-plan-add", args=[clinic.code]), {"name": "p" * 120, "modules": ["dressing-care"]}
+    )
+    assert response.status_code == 302
+    assert CarePlan.objects.get().name == "p" * 120
+
+
+# --- Dates and times a clinic system or a person writes -----------------------------------
+
+TIME_REFUSED = (
+    "Enter the time as hours and minutes, for example 09:30, without a time zone or fractions of a second."
+)
+
+
+@pytest.fixture
+def clinic_api(clinic, clinic_admin):
+    key = create_api_key(clinic=clinic, by=clinic_admin, name="EHR", scope="write").key
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def test_the_clinic_api_says_a_date_does_not_exist(clinic_api, patient, visit):
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/move/",
+        {"local_date": "2027-02-29", "local_time": "10:00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"local_date": ["This date does not exist."]}
+    response = clinic_api.post(
+        f"/api/v1/patients/{patient.code}/courses/",
+        {"visits": [{"local_date": "2027-02-29", "local_time": "10:00"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["visits"] == {"0": {"local_date": ["This date does not exist."]}}
+    response = clinic_api.get(
+        f"/api/v1/patients/{patient.code}/course-proposal/",
+        {"first_date": "2027-02-29", "first_time": "10:00", "count": "3"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"first_date": ["This date does not exist."]}
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
+    assert InjectionVisit.objects.count() == 1
+
+
+@pytest.mark.parametrize("when", ["10:00+05:00", "10:00Z", "09:00:00.5", "１０:００"])
+def test_the_clinic_api_refuses_a_time_with_an_offset_or_a_fraction(clinic_api, patient, visit, when):
+    """The offset was dropped without a word: 10:00+05:00 became 10:00 in the clinic's zone."""
+    day = (timezone.localdate() + timedelta(days=6)).isoformat()
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/move/",
+        {"local_date": day, "local_time": when},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"local_time": [TIME_REFUSED]}
+    response = clinic_api.get(
+        f"/api/v1/patients/{patient.code}/course-proposal/",
+        {"first_date": day, "first_time": when, "count": "3"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"first_time": [TIME_REFUSED]}
+    visit.refresh_from_db()
+    assert (visit.local_date, visit.local_time) == (timezone.localdate() + timedelta(days=5), time(10, 0))
+
+
+def test_the_clinic_api_takes_numbers_in_ascii_digits_only(clinic_api, visit):
+    response = clinic_api.post(
+        f"/api/v1/visits/{visit.code}/shift/", {"days": "１"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"days": ["A valid integer is required."]}
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
+
+
+@pytest.mark.parametrize("when", ["09:00:00.5", "10:00+05:00", "０９:００"])
+def test_the_reminder_time_in_settings_is_hours_and_minutes(patient_client, patient, when):
+    data = {"language": "en", "time_zone": "UTC", "reminder_time": when}
+    response = patient_client.post(reverse("account-settings"), data)
+    assert response.status_code == 200
+    assert TIME_REFUSED in response.text
+    assert f'value="{when}"' in response.text
+    patient.refresh_from_db()
+    assert patient.reminder_time == time(9, 0)

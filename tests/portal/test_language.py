@@ -1,5 +1,6 @@
 """Which language and time zone a reader gets."""
 
+import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from django.test import RequestFactory
@@ -73,3 +74,23 @@ def test_unknown_language_or_foreign_redirect_changes_nothing(client, patient):
     assert response["Location"] == "/"
     patient.user.refresh_from_db()
     assert patient.user.language == "en"
+
+
+@pytest.mark.parametrize("next_url", ["foo", "account-delete", "patient-detail", "%0d%0aSet-Cookie:x=1"])
+def test_a_next_that_is_not_a_path_goes_to_the_start_page(client, patient, next_url):
+    """A word is not a page: it is never looked up as a URL name (account-delete once
+    redirected to /account/delete/, an unknown word was a 500)."""
+    response = client.post(reverse("language"), {"language": "es", "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    log_in(client, patient.user)
+    response = client.post(reverse("language"), {"language": "xx", "next": next_url})
+    assert response["Location"] == "/"
+    patient.user.refresh_from_db()
+    assert patient.user.language == "en"
+
+
+def test_a_next_with_a_line_break_stays_one_header(client, db):
+    response = client.post(reverse("language"), {"language": "es", "next": "/en/guide/\r\nSet-Cookie: x=1"})
+    assert response.status_code == 302
+    assert "\n" not in response["Location"] and "x" not in response.cookies

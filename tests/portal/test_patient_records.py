@@ -182,3 +182,11 @@ def test_the_time_zone_list_puts_the_clinic_and_common_zones_first_without_legac
 def test_the_enrol_form_offers_the_picker(nurse):
     text = nurse.get(reverse("patient-enrol")).content.decode()
     assert 'class="zone-picker"' in text and "zone-picker.js" in text and "US/Eastern" not in text
+
+
+@pytest.mark.parametrize("reader", ["patient", "clinician"])
+def test_the_patient_page_calls_the_care_team_with_dialable_links(client, patient, clinician, reader):
+    log_in(client, patient.user if reader == "patient" else clinician)
+    page = client.get(reverse("patient-detail", args=[patient.code])).text
+    assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
+    assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page

@@ -378,3 +378,12 @@ def test_an_arabic_reminder_page_keeps_the_numbers_left_to_right(client, patient
     assert "\u2066+1 555 0100\u2069" in page and "\u2066+1 555 0199\u2069" in page
     assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
     assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page
+
+
+def test_the_care_teams_numbers_are_links_a_phone_can_dial(client, patient, delivered):
+    """The same tel: address as the Today page: digits and + only ("tel:+1 555 0100" had spaces)."""
+    log_in(client, patient.user)
+    page = client.get(reverse("reminder-detail", args=[delivered.code])).text
+    assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
+    assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page
+    assert "tel:+1 " not in page
