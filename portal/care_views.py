@@ -90,6 +90,8 @@ def today_page(request: AuthenticatedHttpRequest, patient: Patient) -> HttpRespo
         "loose_sources": references(["R16", "R18", "R20"]),
         # Someone already caring for one person may be asked to help another.
         "invitations": caregivers.list_invitations_for(user).exists(),
+        # A caregiver the care team proposed waits for the patient's yes or no.
+        "care_team_asks": is_self and caregivers.list_requests_for_patient(patient).exists(),
         **phones(patient),
     }
     return render(request, "portal/care/today.html", context)

@@ -155,9 +155,14 @@ def test_a_link_the_care_team_starts_waits_for_the_patients_yes(clinician, patie
     assert AuditEvent.objects.filter(action="caregiver.requested", actor=clinician).exists()
 
     patient_client = signed_in(patient.user)
+    # Today, where the patient lands, says there is a question waiting, and where.
+    today = patient_client.get(reverse("care-home")).text
+    asks = "Your care team asks you about a caregiver."
+    assert asks in today and f'href="{reverse("caregivers")}"' in today
     assert "May Kim (kim@example.test) be your caregiver?" in patient_client.get(reverse("caregivers")).text
     answer = reverse("caregiver-request-answer", args=[link.code])
     assert patient_client.post(answer, {"answer": "accept"}).status_code == 302
+    assert asks not in patient_client.get(reverse("care-home")).text
     assert patient_client.post(answer, {"answer": "accept"}).status_code == 404  # a double tap
     link.refresh_from_db()
     assert link.consented_at is not None and link.consent_recorded_by == patient.user
