@@ -241,6 +241,12 @@ def caregiver_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     }
     form = CaregiverRoleForm(request.POST or None, initial=initial)
     audit_staff_read(request, link.patient, "caregiver.viewed", link.code)
+    # Back where the person came from: staff to the patient's page, the patient and the
+    # caregiver to their list of caregiver links.
+    if services.is_staff_of(request.user, link.patient.clinic):
+        back = reverse("patient-detail", args=[link.patient.code])
+    else:
+        back = reverse("caregivers")
     if request.method == "POST" and form.is_valid():
         try:
             services.change_caregiver_role(link=link, by=request.user, request=request, **form.cleaned_data)
@@ -248,8 +254,8 @@ def caregiver_edit(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             form.add_error(None, error)
         else:
             messages.success(request, _("Saved."))
-            return redirect("home")
-    return render(request, "portal/caregiver_edit.html", {"form": form, "link": link})
+            return HttpResponseRedirect(back)
+    return render(request, "portal/caregiver_edit.html", {"form": form, "link": link, "back": back})
 
 
 @never_cache

@@ -218,3 +218,20 @@ def test_patient_page_says_where_today_is_in_the_dressing_period(client, patient
     assert "Keep the dressings on for at least 7 days after each treatment" in html
     assert "Next treatment visit:" in html
     assert "1 earlier visit" in html
+
+
+def test_a_role_change_goes_back_where_each_person_came_from(world):
+    """A walk found the caregiver's role page going "Back" to the start page and, once saved,
+    landing on Today: staff come from the patient's page, the others from their caregivers."""
+    link = world["link"]
+    url = reverse("caregiver-edit", args=[link.code])
+    form = {"gets_reminders": "on", "handles_dressings": "on"}
+    caregivers_page = reverse("caregivers")
+    for persona, back in [
+        ("patient", caregivers_page),
+        ("caregiver", caregivers_page),
+        ("clinician", reverse("patient-detail", args=[link.patient.code])),
+    ]:
+        client = client_for(world, persona)
+        assert f'<a href="{back}">Back</a>' in client.get(url).text, persona
+        assert client.post(url, form)["Location"] == back, persona
