@@ -69,3 +69,17 @@ def push_keys() -> tuple[str, str]:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def clinic_settings_form(**changes: str) -> dict[str, str]:
+    """The clinic settings form as an admin sends it, with ``changes``."""
+    return {
+        "name": "North Clinic",
+        "phone_daytime": "+1 555 0100",
+        "phone_after_hours": "+1 555 0199",
+        "emergency_number": "911",
+        "language": "en",
+        "time_zone": "UTC",
+        "acknowledge_within_days": "5",
+        **changes,
+    }

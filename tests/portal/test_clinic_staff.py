@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import AuditEvent, ClinicApiKey, StaffInvitation, StaffMembership, User
-from tests.helpers import confirm_steps, deliver_emails, log_in
+from tests.helpers import clinic_settings_form, confirm_steps, deliver_emails, log_in
 
 
 def totp_code(secret: str | None) -> str:
@@ -190,15 +190,7 @@ def test_the_invitation_names_the_clinic_as_written_in_text_and_escaped_in_html(
 @pytest.mark.parametrize("phone", ["١٢٣ ٤٥٦٧", "１２３ ４５６７", "+1 555 0100 ext. 4"])
 def test_phone_numbers_take_only_digits_a_phone_dials(admin_client, clinic, phone):
     """Arabic-Indic and full-width digits pass str.isdigit(), but no tel: link dials them."""
-    data = {
-        "name": "North Clinic",
-        "phone_daytime": phone,
-        "phone_after_hours": "+1 555 0199",
-        "emergency_number": "911",
-        "language": "en",
-        "time_zone": "UTC",
-        "acknowledge_within_days": "5",
-    }
+    data = clinic_settings_form(phone_daytime=phone)
     response = admin_client.post(reverse("clinic-settings", args=[clinic.code]), data)
     assert response.status_code == 200
     assert "Enter a phone number: digits, spaces, + - ( ) only." in response.text
@@ -208,14 +200,8 @@ def test_phone_numbers_take_only_digits_a_phone_dials(admin_client, clinic, phon
 
 
 def test_phone_numbers_keep_the_usual_separators(admin_client, clinic):
-    data = {
-        "name": "North Clinic",
-        "phone_daytime": "+1 (555) 010.0100",
-        "phone_after_hours": "+1-555-0199",
-        "language": "en",
-        "time_zone": "UTC",
-        "acknowledge_within_days": "5",
-    }
+    data = clinic_settings_form(phone_daytime="+1 (555) 010.0100", phone_after_hours="+1-555-0199")
+    del data["emergency_number"]
     assert admin_client.post(reverse("clinic-settings", args=[clinic.code]), data).status_code == 302
     clinic.refresh_from_db()
     assert (clinic.phone_daytime, clinic.phone_after_hours) == ("+1 (555) 010.0100", "+1-555-0199")

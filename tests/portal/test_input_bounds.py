@@ -22,7 +22,7 @@ from portal.models import (
     Reminder,
     StaffInvitation,
 )
-from tests.helpers import log_in
+from tests.helpers import clinic_settings_form, log_in
 
 pytestmark = pytest.mark.django_db
 FUZZ = hypothesis_settings(
@@ -275,15 +275,7 @@ def test_the_clinic_api_refuses_control_characters_in_a_patient_name(clinic, cli
 @pytest.mark.parametrize("name", UNSAFE_NAMES)
 def test_the_clinic_name_refuses_control_characters(admin_client, clinic, name):
     """The clinic's name goes into email subjects and every patient's pages."""
-    data = {
-        "name": name,
-        "phone_daytime": "+1 555 0100",
-        "phone_after_hours": "+1 555 0199",
-        "emergency_number": "911",
-        "language": "en",
-        "time_zone": "UTC",
-        "acknowledge_within_days": "5",
-    }
+    data = clinic_settings_form(name=name)
     response = admin_client.post(reverse("clinic-settings", args=[clinic.code]), data)
     assert response.status_code == 200
     assert NAME_REFUSED in response.text
