@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import scheduling
+from portal.forms import LocalTimeField
 from portal.models import Clinic, StaffMembership, visit_date_error
 from portal.timezones import TIME_ZONES
 from portal.validators import validate_one_line
@@ -45,7 +46,7 @@ class ProposeCourseForm(forms.Form):
     """The first treatment and how long: the app proposes the dates."""
 
     first_date = forms.DateField(label=_("First treatment date"), widget=DATE)
-    first_time = forms.TimeField(label=_("Time"), widget=TIME)
+    first_time = LocalTimeField(label=_("Time"), widget=TIME)
     sites = SitesField()
     length = forms.ChoiceField(
         label=_("How many visits"),
@@ -85,7 +86,7 @@ class PlannedVisitForm(forms.Form):
 
     keep = forms.BooleanField(label=_("Keep"), required=False, initial=True)
     local_date = forms.DateField(label=_("Date"), widget=DATE)
-    local_time = forms.TimeField(label=_("Time"), widget=TIME)
+    local_time = LocalTimeField(label=_("Time"), widget=TIME)
     sites = SitesField()
 
     def clean_local_date(self) -> date:
@@ -107,7 +108,7 @@ class CompleteVisitForm(forms.Form):
 
 class MoveVisitForm(forms.Form):
     local_date = forms.DateField(label=_("New date"), widget=DATE)
-    local_time = forms.TimeField(label=_("New time"), widget=TIME)
+    local_time = LocalTimeField(label=_("New time"), widget=TIME)
 
     def clean_local_date(self) -> date:
         return bounded(self.cleaned_data["local_date"])

@@ -181,6 +181,7 @@ class ClinicReminderSettingsForm(forms.ModelForm):
     class Meta:
         model = ClinicReminderSettings
         fields = ClinicReminderSettings.EDITABLE_FIELDS
+        field_classes = {"visit_reminder_time": LocalTimeField, "default_reminder_time": LocalTimeField}
         widgets = {
             "visit_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "default_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -418,3 +418,39 @@ def test_the_reminder_time_in_settings_is_hours_and_minutes(patient_client, pati
     assert f'value="{when}"' in response.text
     patient.refresh_from_db()
     assert patient.reminder_time == time(9, 0)
+
+
+@pytest.mark.parametrize("when", ["09:00:00.5", "10:00+05:00", "０９:００"])
+def test_the_clinic_workspace_takes_times_as_hours_and_minutes(admin_client, clinic, patient, visit, when):
+    """The clinic API and the patient's settings refused these already; the nurse's own forms
+    took them (a fraction of a second kept, an offset dropped)."""
+    move = admin_client.post(
+        reverse("visit-manage", args=[visit.code]),
+        {"action": "move", "local_date": visit.local_date.isoformat(), "local_time": when},
+    )
+    assert move.status_code == 200 and TIME_REFUSED in move.text
+    visit.refresh_from_db()
+    assert visit.local_time == time(10, 0)
+    propose = admin_client.post(
+        reverse("course-plan", args=[patient.code]),
+        {
+            "action": "propose",
+            "first_date": visit.local_date.isoformat(),
+            "first_time": when,
+            "length": "count",
+            "count": "4",
+        },
+    )
+    assert propose.status_code == 200 and TIME_REFUSED in propose.text
+    settings_page = admin_client.post(
+        reverse("clinic-reminder-settings", args=[clinic.code]),
+        {
+            "visit_reminder_on": "on",
+            "dressing_check_on": "on",
+            "dressing_days": "7",
+            "symptom_days": "3",
+            "default_reminder_time": when,
+        },
+    )
+    assert settings_page.status_code == 200 and TIME_REFUSED in settings_page.text
+    assert not ClinicReminderSettings.objects.exists()
