@@ -65,6 +65,9 @@ def test_the_patient_invites_from_the_app_and_the_caregiver_accepts_after_signin
     )
     page = sam_client.get(reverse("caregiver-invitation", args=[invitation.code])).text
     assert "What you will see" in page
+    # Every caregiver sees the dressing log (DESIGN.md §2): the invitation says so before the
+    # yes, even to one who will not help with the dressings.
+    assert "The dressing log: what was noted about the dressings, when, and by whom." in page
     assert "must not change dressings or clean injection sites" in page
     assert "You will not help with the dressings" in page
     response = sam_client.post(
