@@ -38,7 +38,7 @@ from portal.forms import (
 )
 from portal.http import AuthenticatedHttpRequest, local_path
 from portal.keep import kept
-from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient
+from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient, StaffMembership
 from portal.queries import (
     access_caregiver_link,
     access_patient,
@@ -135,7 +135,9 @@ def patient_enrol(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpResponse:
     patient = access_patient(request.user, code)
-    staff = patient.clinic.memberships.filter(user=request.user).exists()
+    # One query for both: is the reader staff of this clinic, and an admin (who may erase).
+    role = patient.clinic.memberships.filter(user=request.user).values_list("role", flat=True).first()
+    staff = role is not None
     can_manage = staff or patient.user_id == request.user.pk
     if staff:
         services.record_audit(actor=request.user, action="patient.viewed", patient=patient, request=request)
@@ -169,8 +171,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
             ),
             "links": links,
             "is_staff": staff,
-            "may_erase": staff
-            and list_clinics_for(request.user, admin=True).filter(pk=patient.clinic_id).exists(),
+            "may_erase": role == StaffMembership.Role.ADMIN,
             "can_manage": can_manage,
             "is_self": patient.user_id == request.user.pk,
             "guides": patient_guides(request, patient, staff=staff),
