@@ -210,6 +210,7 @@ def answer(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> H
     patient = care.access_care_patient(request.user, code)
     found = care.access_reading(request.user, patient, assignment)
     question = request.POST.get("question", "")
+    url = redirect("care-read", patient.code, found.code).url
     try:
         care.answer_teach_back(
             assignment=found,
@@ -221,10 +222,8 @@ def answer(request: AuthenticatedHttpRequest, code: UUID, assignment: UUID) -> H
     except ValidationError as error:
         if SLUG.match(question) and not request.POST.get("choice"):
             # Said beside the question, where the page opens, not at the top far above it.
-            url = redirect("care-read", patient.code, found.code).url
             return redirect(f"{url}?unanswered={question}#q-{question}")
         messages.error(request, " ".join(error.messages))
-    url = redirect("care-read", patient.code, found.code).url
     return redirect(f"{url}#q-{question}" if SLUG.match(question) else url)
 
 
