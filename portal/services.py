@@ -42,6 +42,7 @@ from portal.models import (
     User,
     visit_date_error,
 )
+from portal.queries import is_clinic_staff
 from portal.reminders import replan_patient
 from portal.reminders.clinics import request_clinic_replan
 
@@ -659,7 +660,7 @@ def accept_invitation(
             raise InvitationError(_("A patient cannot be their own caregiver."))
         # Asked again here, not only when inviting: the invitation may be older than that
         # check, or the account may have joined a clinic's staff since.
-        if StaffMembership.objects.filter(user=user).exists():
+        if is_clinic_staff(user):
             raise InvitationError(
                 _("This account belongs to clinic staff. A caregiver needs an address of their own.")
             )
