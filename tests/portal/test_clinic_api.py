@@ -1,7 +1,7 @@
 """The clinic API: per-clinic keys, scope, rate limit, audit, errors in words, and a clinic
 system that enrols, plans, assigns and reads progress through the schema alone."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,8 +178,12 @@ class SchemaClient:
 
 
 def test_a_clinic_system_does_the_nurses_job_through_the_schema_alone(
-    write_key, clinic, make_user, link_caregiver
+    write_key, clinic, make_user, link_caregiver, clock
 ):
+    # 08:00 on the day of the first visit: a 10:00 visit that day is still to come, yet it can
+    # be marked done below (a visit can be from its day on). On the real clock this failed
+    # whenever the tests ran after 10:00 UTC.
+    clock.now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     call = SchemaClient(write_key)
     patient = call(
         "patients_create",
@@ -187,17 +191,13 @@ def test_a_clinic_system_does_the_nurses_job_through_the_schema_alone(
     )
     assert patient["status"] == "invited"
     # The first visit is today: it is marked done below, which a visit to come cannot be.
-    first = timezone.localdate()
     proposal = call(
         "courses_propose",
-        query={"first_date": first.isoformat(), "first_time": "10:00", "count": 13},
+        query={"first_date": "2026-03-02", "first_time": "10:00", "count": 13},
         code=patient["code"],
     )
-    assert [v["local_date"] for v in proposal["visits"]][:3] == [
-        first.isoformat(),
-        (first + timedelta(21)).isoformat(),
-        (first + timedelta(35)).isoformat(),
-    ]
+    # Weeks 0, 3 and 5 (the label: 3 weeks, then every 2 [R1, R4, R10]), counted by hand.
+    assert [v["local_date"] for v in proposal["visits"]][:3] == ["2026-03-02", "2026-03-23", "2026-04-06"]
     assert proposal["warnings"] == []
     visits = [v | {"sites": ["left forearm"]} for v in proposal["visits"]]
     planned = call("courses_plan", {"visits": visits}, code=patient["code"])
