@@ -41,7 +41,14 @@ def chromium_browser() -> Iterator[Browser]:
             "bin/test installs it and fails CI without it."
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        # Playwright turns the back-forward cache off; phones have it on, and Back then shows a
+        # page as it was left (tests/portal/test_browser_reminders.py).
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
         yield browser
         browser.close()
 

@@ -1,11 +1,24 @@
 // Registers the service worker named by this script tag's data-sw attribute, so pages
 // keep working offline. Relative on purpose: the static export serves the same pages from
 // any folder. Also tells the worker which page came first (it was fetched before the worker
-// was in charge), and offers a reload when a new version of the app takes over.
+// was in charge), offers a reload when a new version of the app takes over, and loads a
+// signed-in page again when Back brings it from the back-forward cache.
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || !script.dataset.sw || !("serviceWorker" in navigator)) {
+  if (!script) {
+    return;
+  }
+  if (script.dataset.reader) {
+    // Back shows a page as it was left (the back-forward cache): a signed-in page is loaded
+    // again, or a reminder just read would still say "New".
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        location.reload();
+      }
+    });
+  }
+  if (!script.dataset.sw || !("serviceWorker" in navigator)) {
     return;
   }
   var text = script.dataset;

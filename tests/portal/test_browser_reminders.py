@@ -68,6 +68,24 @@ def test_inbox_and_a_dressing_review_with_its_answers(
     ).exists()
 
 
+def test_back_to_the_inbox_shows_a_reminder_just_read_as_read(
+    live_server: LiveServer, phone_page: Page, patient, history
+):
+    """A walk found "New" still beside a reminder just read, after Back: the browser showed
+    the inbox from its back-forward cache. A signed-in page shown that way is loaded again."""
+    sign_in(phone_page, live_server.url, patient.user)
+    phone_page.goto(f"{live_server.url}/reminders/")
+    row = phone_page.locator("ul.reminders li.unread").first
+    title = row.get_by_role("link").inner_text()
+    unread = phone_page.locator("ul.reminders li.unread").count()
+    row.get_by_role("link").click()
+    assert phone_page.get_by_role("heading", level=1).inner_text() == title
+    phone_page.go_back(wait_until="commit")  # a page from the cache fires no "load"
+    phone_page.wait_for_function(
+        f"document.querySelectorAll('ul.reminders li.unread').length == {unread - 1}"
+    )
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [("de", ["Erinnerungen für", "Verpasst", "Gesendet"]), ("es", ["Recordatorios de", "Enviado"])],
