@@ -149,6 +149,11 @@ class BlockedAddress(Exception):
         self.reason = reason
 
 
+class UnusableKeys(ValueError):
+    """The device's keys (p256dh, auth) cannot encrypt a message: it can never get one. Keys
+    are checked when a device subscribes; this catches those stored before that check."""
+
+
 def address_allowed(address: str, *, allow_loopback: bool) -> bool:
     """Whether the server may connect to this IP address: public unicast only (plus loopback
     when allowed). IPv4 addresses hidden inside IPv6 ones are judged as IPv4."""
@@ -233,6 +238,8 @@ def encrypt(
     example only."""
     if len(plaintext) > MAX_PAYLOAD:
         raise ValueError("push payload too long")
+    if len(auth_secret) != AUTH_SECRET_BYTES:
+        raise ValueError("the auth secret is not 16 bytes")
     server_key = server_key or ec.generate_private_key(ec.SECP256R1())
     server_public = server_key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -500,11 +507,13 @@ async def send(*, endpoint: str, p256dh: str, auth: str, payload: dict[str, Any]
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlockedAddress("scheme")
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    body = encrypt(
-        json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(),
-        b64u_decode(p256dh),
-        b64u_decode(auth),
-    )
+    plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(plaintext) > MAX_PAYLOAD:
+        raise ValueError("push payload too long")
+    try:
+        body = encrypt(plaintext, b64u_decode(p256dh), b64u_decode(auth))
+    except ValueError as exc:  # the payload fits: the device's keys are at fault
+        raise UnusableKeys(str(exc)) from exc
     target = quote(parts.path or "/", safe=URL_SAFE) + (
         f"?{quote(parts.query, safe=URL_SAFE)}" if parts.query else ""
     )

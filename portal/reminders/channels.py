@@ -171,6 +171,9 @@ async def push_outcome(endpoint: str, p256dh: str, auth: str, payload: dict[str,
     except push.BlockedAddress:
         # The address now points somewhere the server must not call (DNS changed).
         return Outcome(ok=False, error="push-blocked", final=True, drop_device=True)
+    except push.UnusableKeys:
+        # Stored before keys were checked at subscription: it would fail at every send.
+        return Outcome(ok=False, error="push-keys", final=True, drop_device=True)
     except TimeoutError:
         return Outcome(ok=False, error="push-timeout")
     except (OSError, http.client.HTTPException):

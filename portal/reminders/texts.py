@@ -48,6 +48,7 @@ OUTCOME_WORDS: dict[str, Promise] = {
     "push-refused": _("The notification service refused the message."),
     "push-gone": _("This device no longer accepts notifications."),
     "push-blocked": _("The notification address is not allowed."),
+    "push-keys": _("The device's notification keys could not be used. The device was removed."),
     "push-error": _("The notification could not be sent."),
     "device-removed": _("The device was removed."),
     "opted-out": _("The person turned this channel off."),

@@ -224,6 +224,32 @@ def test_a_gone_subscription_is_removed(client, push_service, vapid_key, planned
     assert planned.deliveries.get(channel="inbox").status == "sent"
 
 
+@pytest.mark.parametrize(
+    ("p256dh", "auth"),
+    [
+        (b64u(b"\x04" + bytes(64)), None),  # 65 bytes, but not a point on P-256
+        ("not a key", None),
+        (None, b64u(bytes(8))),  # an auth secret of 8 bytes, not 16
+    ],
+    ids=["off-curve", "not-base64url", "short-secret"],
+)
+def test_a_device_with_unusable_keys_is_removed_not_retried(
+    client, push_service, vapid_key, planned, patient, p256dh, auth
+):
+    """Keys stored before they were checked at subscription: each send failed with a generic
+    error and was retried with backoff, for every reminder, for good."""
+    subscription = subscribe(client, patient.user, push_service.url + "/push/old", Browser())
+    PushSubscription.objects.filter(pk=subscription.pk).update(
+        p256dh=p256dh or subscription.p256dh, auth=auth or subscription.auth
+    )
+    send_due_reminders(now=DUE)
+    assert push_service.received == []
+    assert not PushSubscription.objects.filter(pk=subscription.pk).exists()
+    push_delivery = planned.deliveries.get(channel="push")
+    assert (push_delivery.status, push_delivery.error) == ("failed", "push-keys")
+    assert planned.deliveries.get(channel="inbox").status == "sent"
+
+
 def test_a_push_service_error_is_retried(client, push_service, vapid_key, planned, patient):
     push_service.status = 503
     subscribe(client, patient.user, push_service.url + "/push/busy", Browser())
