@@ -73,6 +73,27 @@ def test_filters(admin_client, clinic, events, patient, clinician):
     assert admin_client.get(url, {"action": "drop table"}).context["form"].errors["action"]
 
 
+def test_each_action_is_offered_once_and_its_former_code_is_found_with_it(admin_client, clinic, patient):
+    """Resending an invitation was audited as invitation.sent, now as patient.reinvited: the
+    filter listed "Sent a new invitation" twice, one choice finding only the old rows."""
+    for at, action in [
+        (datetime(2026, 5, 1, tzinfo=UTC), "invitation.sent"),
+        (datetime(2027, 1, 1, tzinfo=UTC), "patient.reinvited"),
+    ]:
+        AuditEvent.objects.create(
+            at=at, actor_email="a@example.test", clinic=clinic, action=action, patient_code=patient.code
+        )
+    url = reverse("clinic-audit", args=[clinic.code])
+    choices = admin_client.get(url).context["form"].fields["action"].choices
+    labels = [str(label) for _code, label in choices]
+    assert labels.count("Sent a new invitation") == 1
+    assert len(labels) == len(set(labels))
+    [code] = [code for code, label in choices if label == "Sent a new invitation"]
+    found = admin_client.get(url, {"action": code})
+    assert [row["event"].action for row in found.context["rows"]] == ["patient.reinvited", "invitation.sent"]
+    assert [row["action"] for row in found.context["rows"]] == ["Sent a new invitation"] * 2
+
+
 def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, events, patient, clinic_admin):
     url = reverse("clinic-audit", args=[clinic.code])
     response = admin_client.get(url, {"patient": str(patient.code), "format": "csv"})
