@@ -53,7 +53,17 @@ def test_actions_in_words_newest_first_with_the_zone(admin_client, clinic, event
     assert rows[0][1] == "Opened a patient's page"
     assert rows[1] == ("clinician@example.test", "Moved a visit", patient.name)
     text = response.content.decode()
-    assert "America/New_York" in text and "10 Jan 2027, 23:30 EST" in text
+    assert "America/New_York" in text and "Jan. 10, 2027, 11:30 p.m. EST" in text
+
+
+def test_times_read_in_the_readers_language_in_the_clinics_zone(admin_client, clinic, events, clinic_admin):
+    """The date with time in the reader's own format (Arabic: day, month, Arabic comma, year,
+    then the time with م for p.m.), not the fixed "10 Jan 2027, 23:30" of every language."""
+    clinic_admin.language = "ar"
+    clinic_admin.save(update_fields=["language"])
+    text = admin_client.get(reverse("clinic-audit", args=[clinic.code])).content.decode()
+    assert "10 يناير، 2027، 11:30 م EST" in text
+    assert "10 Jan 2027" not in text
 
 
 def test_filters(admin_client, clinic, events, patient, clinician):
