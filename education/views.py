@@ -297,8 +297,14 @@ def translation_list(request: HttpRequest) -> HttpResponse:
         review.set_reviewed_translations_only(clinic=clinic, value=request.POST.get("reviewed_only") == "on")
         messages.success(request, _("Saved."))
         return redirect("translation-list")
+    language = translation.get_language()
+    rows = []
+    for state in review.list_translation_states(clinics=review.reviewing_clinics(request.user)):
+        # Each guide by its title in the reader's language (English where it has none).
+        shown, _fell_back = state.module.document(language)
+        rows.append({"state": state, "title": shown.title, "title_language": shown.language})
     context = {
-        "states": review.list_translation_states(clinics=review.reviewing_clinics(request.user)),
+        "rows": rows,
         "clinic_settings": [
             {"clinic": clinic, "reviewed_only": review.reviewed_only(clinic)} for clinic in admin_clinics
         ],
@@ -337,6 +343,8 @@ def translation_review(request: HttpRequest, slug: str, language: str) -> HttpRe
         "module": module,
         "document": document,
         "english": english,
+        # The reviewed translation's own title, kept apart from the heading's sentence around it.
+        "heading_title": format_html('<bdi lang="{}">{}</bdi>', language, document.title),
         "document_body": mark_safe(isolate_markers(document.body)),  # noqa: S308 - repository content
         "english_body": mark_safe(isolate_markers(english.body)),  # noqa: S308 - repository content
         "language_info": translation.get_language_info(language),

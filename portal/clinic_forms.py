@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import scheduling
-from portal.forms import LocalTimeField
+from portal.forms import LocalTimeField, WholeNumberField
 from portal.models import Clinic, StaffMembership, visit_date_error
 from portal.timezones import TIME_ZONES
 from portal.validators import validate_one_line
@@ -54,7 +54,7 @@ class ProposeCourseForm(forms.Form):
         widget=forms.RadioSelect,
         initial="count",
     )
-    count = forms.IntegerField(
+    count = WholeNumberField(
         label=_("Number of visits"),
         min_value=1,
         max_value=scheduling.MAX_VISITS,
@@ -115,7 +115,7 @@ class MoveVisitForm(forms.Form):
 
 
 class ShiftVisitsForm(forms.Form):
-    days = forms.IntegerField(
+    days = WholeNumberField(
         label=_("Days"),
         min_value=-scheduling.MAX_SHIFT_DAYS,
         max_value=scheduling.MAX_SHIFT_DAYS,
@@ -167,7 +167,7 @@ class ClinicSettingsForm(forms.Form):
         help_text=_("For example 911, 112 or 999. Leave it empty to say “your local emergency number”."),
     )
     language = forms.ChoiceField(label=_("Default language for new patients"), choices=settings.LANGUAGES)
-    acknowledge_within_days = forms.IntegerField(
+    acknowledge_within_days = WholeNumberField(
         label=_("Days to acknowledge a module"),
         min_value=1,
         max_value=90,

@@ -29,6 +29,18 @@ class LocalTimeField(forms.TimeField):
         return super().to_python(value)
 
 
+class WholeNumberField(forms.IntegerField):
+    """A number in ASCII digits, as the clinic API takes it (portal.clinic_api.WholeNumberField):
+    Django's IntegerField takes any Unicode digit, "１０" (full-width) or "١٠" (Arabic-Indic)."""
+
+    default_error_messages = {"invalid": _("Enter a whole number with the digits 0 to 9.")}
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and not value.isascii():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class EnrolPatientForm(forms.Form):
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), label=_("Clinic"), empty_label=None)
     name = forms.CharField(label=_("Name"), max_length=150, validators=[validate_one_line])
@@ -181,7 +193,12 @@ class ClinicReminderSettingsForm(forms.ModelForm):
     class Meta:
         model = ClinicReminderSettings
         fields = ClinicReminderSettings.EDITABLE_FIELDS
-        field_classes = {"visit_reminder_time": LocalTimeField, "default_reminder_time": LocalTimeField}
+        field_classes = {
+            "visit_reminder_time": LocalTimeField,
+            "default_reminder_time": LocalTimeField,
+            "dressing_days": WholeNumberField,
+            "symptom_days": WholeNumberField,
+        }
         widgets = {
             "visit_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "default_reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

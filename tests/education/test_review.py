@@ -128,6 +128,32 @@ def test_a_site_reviewers_review_counts_for_everyone(client: Client, make_user) 
     assert NOT_REVIEWED not in client.get("/es/guide/dressing-care/").text
 
 
+def test_the_list_names_each_guide_by_its_title_in_the_readers_language(client: Client, clinician) -> None:
+    """It showed the slug ("dressing-care"). Titles from education/content/dressing-care/."""
+    log_in(client, clinician)
+    page = client.get(reverse("translation-list")).text
+    assert '<td lang="en">Caring for your dressing</td>' in page
+    assert "<td>dressing-care</td>" not in page
+    clinician.language = "es"
+    clinician.save(update_fields=["language"])
+    assert '<td lang="es">Cómo cuidar su apósito</td>' in client.get(reverse("translation-list")).text
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("es", "Cómo cuidar su apósito"), ("ar", "العناية بالضمادة")]
+)
+def test_the_review_page_is_headed_by_the_reviewed_translations_title(
+    client: Client, clinician, language, title
+) -> None:
+    """The heading named the English page ("Caring for your dressing") whatever was reviewed;
+    the translation's own title is kept apart from the sentence around it (<bdi>), so an
+    Arabic one does not swap places with the language's name."""
+    log_in(client, clinician)
+    page = client.get(review_url(language=language)).text
+    heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert heading.startswith(f'Review: <bdi lang="{language}">{title}</bdi> (')
+
+
 def test_a_bad_clinic_value_is_a_404_not_an_error(client: Client, clinic_admin) -> None:
     log_in(client, clinic_admin)
     for value in ("not-a-uuid", "", "00000000-0000-0000-0000-000000000000"):

@@ -53,7 +53,17 @@ def test_actions_in_words_newest_first_with_the_zone(admin_client, clinic, event
     assert rows[0][1] == "Opened a patient's page"
     assert rows[1] == ("clinician@example.test", "Moved a visit", patient.name)
     text = response.content.decode()
-    assert "America/New_York" in text and "10 Jan 2027, 23:30 EST" in text
+    assert "America/New_York" in text and "Jan. 10, 2027, 11:30 p.m. EST" in text
+
+
+def test_times_read_in_the_readers_language_in_the_clinics_zone(admin_client, clinic, events, clinic_admin):
+    """The date with time in the reader's own format (Arabic: day, month, Arabic comma, year,
+    then the time with م for p.m.), not the fixed "10 Jan 2027, 23:30" of every language."""
+    clinic_admin.language = "ar"
+    clinic_admin.save(update_fields=["language"])
+    text = admin_client.get(reverse("clinic-audit", args=[clinic.code])).content.decode()
+    assert "10 يناير، 2027، 11:30 م EST" in text
+    assert "10 Jan 2027" not in text
 
 
 def test_filters(admin_client, clinic, events, patient, clinician):
@@ -71,6 +81,27 @@ def test_filters(admin_client, clinic, events, patient, clinician):
     response = admin_client.get(url, {"since": "2027-01-12", "until": "2027-01-10"})
     assert response.context["form"].errors["until"] and listed(response) == []
     assert admin_client.get(url, {"action": "drop table"}).context["form"].errors["action"]
+
+
+def test_each_action_is_offered_once_and_its_former_code_is_found_with_it(admin_client, clinic, patient):
+    """Resending an invitation was audited as invitation.sent, now as patient.reinvited: the
+    filter listed "Sent a new invitation" twice, one choice finding only the old rows."""
+    for at, action in [
+        (datetime(2026, 5, 1, tzinfo=UTC), "invitation.sent"),
+        (datetime(2027, 1, 1, tzinfo=UTC), "patient.reinvited"),
+    ]:
+        AuditEvent.objects.create(
+            at=at, actor_email="a@example.test", clinic=clinic, action=action, patient_code=patient.code
+        )
+    url = reverse("clinic-audit", args=[clinic.code])
+    choices = admin_client.get(url).context["form"].fields["action"].choices
+    labels = [str(label) for _code, label in choices]
+    assert labels.count("Sent a new invitation") == 1
+    assert len(labels) == len(set(labels))
+    [code] = [code for code, label in choices if label == "Sent a new invitation"]
+    found = admin_client.get(url, {"action": code})
+    assert [row["event"].action for row in found.context["rows"]] == ["patient.reinvited", "invitation.sent"]
+    assert [row["action"] for row in found.context["rows"]] == ["Sent a new invitation"] * 2
 
 
 def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, events, patient, clinic_admin):

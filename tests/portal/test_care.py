@@ -452,6 +452,20 @@ def test_hard_breathing_alone_says_to_get_emergency_care(client, treated):
     assert "Swelling of the face, lips, tongue or throat, or hard breathing, needs emergency care." in html
 
 
+def test_the_saved_time_of_a_check_is_not_followed_by_a_second_full_stop(client, treated, clock):
+    """English times end in "a.m."/"p.m.": the sentence goes on after the time instead of
+    ending there with one more full stop ("9:30 a.m..")."""
+    clock.now = datetime(2026, 3, 15, 9, 30, tzinfo=UTC)
+    log_in(client, treated.user)
+    response = client.post(reverse("care-symptoms", args=[treated.code]), {"none": "on"}, follow=True)
+    html = response.content.decode()
+    assert (
+        "Your care team can read this check, saved on March 15, 2026, 9:30 a.m., "
+        "but the app does not alert them."
+    ) in html
+    assert "a.m.." not in html
+
+
 def test_the_patients_data_download_holds_their_symptom_checks(client, treated, caregiver):
     care.record_symptom_check(patient=treated, by=caregiver, signs=["nausea"], none=False)
     log_in(client, treated.user)

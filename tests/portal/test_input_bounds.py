@@ -409,6 +409,45 @@ def test_the_clinic_api_takes_numbers_in_ascii_digits_only(clinic_api, visit):
     assert visit.local_date == timezone.localdate() + timedelta(days=5)
 
 
+NUMBER_REFUSED = "Enter a whole number with the digits 0 to 9."
+
+
+@pytest.mark.parametrize("number", ["１０", "١٠"])
+def test_the_web_forms_take_numbers_in_ascii_digits_only(admin_client, clinic, patient, visit, number):
+    """Django's IntegerField took full-width ("１０") and Arabic-Indic ("١٠") digits as 10; the
+    clinic API refuses them, and so do the forms now, in words and keeping what was typed."""
+    planned = admin_client.post(
+        reverse("course-plan", args=[patient.code]),
+        {
+            "action": "propose",
+            "first_date": visit.local_date.isoformat(),
+            "first_time": "10:00",
+            "length": "count",
+            "count": number,
+        },
+    )
+    assert planned.status_code == 200 and NUMBER_REFUSED in planned.text
+    assert f'value="{number}"' in planned.text
+    shifted = admin_client.post(
+        reverse("visit-manage", args=[visit.code]), {"action": "shift", "days": number}
+    )
+    assert shifted.status_code == 200 and NUMBER_REFUSED in shifted.text
+    visit.refresh_from_db()
+    assert visit.local_date == timezone.localdate() + timedelta(days=5)
+    reminders = admin_client.post(
+        reverse("clinic-reminder-settings", args=[clinic.code]),
+        {"dressing_days": number, "symptom_days": number, "default_reminder_time": "09:00"},
+    )
+    assert reminders.status_code == 200 and reminders.text.count(NUMBER_REFUSED) == 2
+    assert not ClinicReminderSettings.objects.exists()
+    settings_page = admin_client.post(
+        reverse("clinic-settings", args=[clinic.code]), clinic_settings_form(acknowledge_within_days=number)
+    )
+    assert settings_page.status_code == 200 and NUMBER_REFUSED in settings_page.text
+    clinic.refresh_from_db()
+    assert clinic.acknowledge_within_days != 10
+
+
 @pytest.mark.parametrize("when", ["09:00:00.5", "10:00+05:00", "０９:００"])
 def test_the_reminder_time_in_settings_is_hours_and_minutes(patient_client, patient, when):
     data = {"language": "en", "time_zone": "UTC", "reminder_time": when}

@@ -1,6 +1,6 @@
 """The clinical wording of reminders: the same actions as the guide, with the clinic's numbers."""
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
@@ -64,6 +64,23 @@ def test_a_caregiver_who_must_not_handle_dressings_is_told_what_to_do_after_cont
     body = text("dressing_safety", audience="caregiver_non_handler")
     assert "wash the area well with soap and water or a disinfectant." in body
     assert "If sores or blisters appear after that, call your own health-care provider." in body
+
+
+@pytest.mark.parametrize(("day", "words"), [(None, "tomorrow"), (date(2026, 3, 10), "today")])
+def test_the_visit_time_is_not_followed_by_a_second_full_stop(patient, make_visit, day, words) -> None:
+    """English times end in "p.m.": the sentence ends with the date, not with "2:30 p.m.."."""
+    visit = make_visit(patient, date(2026, 3, 10), time(14, 30))
+    reminder = Reminder(
+        recipient=patient.user,
+        patient=patient,
+        visit=visit,
+        rule="visit_reminder",
+        audience="patient",
+        day=day,
+    )
+    body = render_reminder(reminder).body
+    assert body.startswith(f"Your next treatment visit is {words} at 2:30 p.m., March 10, 2026.\n")
+    assert "p.m.." not in body
 
 
 @pytest.mark.parametrize("language", ["es", "fr", "de", "it", "pt-br", "zh-hans", "ar"])
