@@ -213,6 +213,11 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
     ask_consent = patient.user_id != request.user.pk
     form = CaregiverInviteForm(request.POST or None, ask_consent=ask_consent)
     audit_staff_read(request, patient, "patient.caregiver_form_viewed")
+    # Back where the person came from: the patient to their caregivers, staff to the patient's page.
+    if patient.user_id == request.user.pk:
+        back = reverse("caregivers")
+    else:
+        back = reverse("patient-detail", args=[patient.code])
     if request.method == "POST" and form.is_valid():
         try:
             link = services.invite_caregiver(
@@ -225,10 +230,8 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
                 messages.success(request, _("We asked the patient in the app. They get an email too."))
             else:
                 messages.success(request, _("Invitation sent."))
-            if patient.user_id == request.user.pk:
-                return redirect("caregivers")
-            return redirect("patient-detail", patient.code)
-    return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient})
+            return HttpResponseRedirect(back)
+    return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient, "back": back})
 
 
 @login_required
