@@ -94,3 +94,14 @@ def test_a_next_with_a_line_break_stays_one_header(client, db):
     response = client.post(reverse("language"), {"language": "es", "next": "/en/guide/\r\nSet-Cookie: x=1"})
     assert response.status_code == 302
     assert "\n" not in response["Location"] and "x" not in response.cookies
+
+
+@pytest.mark.parametrize("url_name", ["account_logout", "account-sign-out-everywhere"])
+def test_signing_out_keeps_the_language_the_person_was_reading(client, patient, url_name):
+    """A walk found an Arabic reader signed out onto an English page whose only Arabic line was
+    "You have signed out": the next pages follow the browser unless the language is kept."""
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    log_in(client, patient.user)
+    html = client.post(reverse(url_name), headers={"accept-language": "en"}, follow=True).content.decode()
+    assert '<html lang="ar" dir="rtl">' in html  # the page's, not the language menu's Arabic button
