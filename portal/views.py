@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
-from django.utils.formats import date_format, time_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -147,7 +147,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     head, tail = reverse("visit-manage", args=[_ZERO]).split(str(_ZERO))
     for visit in visits:
         visit.date_text = date_format(visit.local_date, "DATE_FORMAT")
-        visit.time_text = time_format(visit.local_time, "TIME_FORMAT")
+        visit.when_text = date_format(visit.local_datetime, "DATETIME_FORMAT")
         visit.manage_url = f"{head}{visit.code}{tail}"
     today = timezone.localdate(timezone=ZoneInfo(patient.time_zone))
     active = [visit for visit in visits if visit.is_active]
