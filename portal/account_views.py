@@ -127,7 +127,9 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Your settings are saved."))
+            # Said in the language just chosen: the next page is in it.
+            with translation.override(chosen.language):
+                messages.success(request, _("Your settings are saved."))
             return redirect("account-settings")
     shown = saved
     if form.is_bound and not form.errors:
