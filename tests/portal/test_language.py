@@ -1,5 +1,8 @@
 """Which language and time zone a reader gets."""
 
+import re
+from html import unescape
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -105,3 +108,12 @@ def test_signing_out_keeps_the_language_the_person_was_reading(client, patient, 
     log_in(client, patient.user)
     html = client.post(reverse(url_name), headers={"accept-language": "en"}, follow=True).content.decode()
     assert '<html lang="ar" dir="rtl">' in html  # the page's, not the language menu's Arabic button
+
+
+def test_a_visitors_way_back_to_the_start_keeps_their_language(client, db):
+    """A walk found the app's name at the top of an Arabic guide page leading a visitor whose
+    browser speaks English to the English start page: like "Sign in", it carries the language."""
+    page = client.get("/ar/guide/", headers={"accept-language": "en"}).content.decode()
+    href = re.search(r'<a class="brand" href="([^"]*)">', page).group(1)
+    start = client.get(unescape(href), headers={"accept-language": "en"}).content.decode()
+    assert '<html lang="ar" dir="rtl">' in start
