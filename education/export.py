@@ -13,7 +13,7 @@ import posixpath
 import re
 import shutil
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from education.catalog import load_catalog
+from portal.middleware import LANGUAGE_PARAMETER
 from portal.pwa import PRECACHE_STATIC, manifest_context, service_worker_context
 
 TEST_HOST = "testserver"  # the host name Django's test Client sends
@@ -36,6 +37,12 @@ CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 
 class ExportError(Exception):
     pass
+
+
+def manifest_file(language: str) -> str:
+    """The manifest of one language, beside the pages' folders: the site's pages ask for
+    /manifest.webmanifest?lang=<code> (base.html)."""
+    return f"manifest.{language}.webmanifest"
 
 
 def page_files() -> dict[str, str]:
@@ -69,7 +76,10 @@ class _Site:
             return url  # a fragment, another site, tel: or mailto:
         if not parts.path.startswith("/"):
             return url
-        if parts.path in self.files:
+        language = parse_qs(parts.query).get(LANGUAGE_PARAMETER, [""])[0]
+        if parts.path == reverse("manifest") and language in dict(settings.LANGUAGES):
+            target = manifest_file(language)  # a static host cannot answer ?lang=
+        elif parts.path in self.files:
             target = self.files[parts.path]
         elif parts.path.startswith(settings.STATIC_URL):
             name = parts.path.removeprefix(settings.STATIC_URL)
@@ -147,10 +157,13 @@ def export_site(outdir: Path, *, site_url: str | None = None) -> list[str]:
             )
             offline_pages[code] = site.files[reverse("education:offline")]
 
+    manifest = manifest_context(start_url="./", scope="./", static_url=site.static_url)
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            site.write(manifest_file(code), render_to_string("manifest.webmanifest", manifest))
     with translation.override(settings.LANGUAGE_CODE):
         root = render_to_string("education/export_index.html", {"languages": languages})
         site.write("index.html", site.rewrite(root, "index.html"))
-        manifest = manifest_context(start_url="./", scope="./", static_url=site.static_url)
         site.write("manifest.webmanifest", render_to_string("manifest.webmanifest", manifest))
         for name in PRECACHE_STATIC:
             site.static_url(name)

@@ -7,14 +7,15 @@ from uuid import UUID
 
 import qrcode
 from allauth.account.views import LogoutView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -33,11 +34,23 @@ from portal.reminders.calendar import feed_url
 CLEAR_SITE_DATA = '"cache", "storage"'
 
 
+def signed_out(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Clear what the browser saved, and keep the language the person was reading: signed out,
+    the next page would follow the browser's language, under a message in theirs."""
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        translation.get_language(),
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
+
+
 class SignOutView(LogoutView):
     def post(self, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        response = super().post(*args, **kwargs)
-        response["Clear-Site-Data"] = CLEAR_SITE_DATA
-        return response
+        return signed_out(self.request, super().post(*args, **kwargs))
 
 
 sign_out = SignOutView.as_view()
@@ -51,9 +64,7 @@ def sign_out_everywhere(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.end_all_sessions(user=request.user)
     logout(request)
     messages.success(request, _("You are signed out on every device."))
-    response = redirect("account_login")
-    response["Clear-Site-Data"] = CLEAR_SITE_DATA
-    return response
+    return signed_out(request, redirect("account_login"))
 
 
 @login_required
@@ -116,7 +127,9 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Your settings are saved."))
+            # Said in the language just chosen: the next page is in it.
+            with translation.override(chosen.language):
+                messages.success(request, _("Your settings are saved."))
             return redirect("account-settings")
     shown = saved
     if form.is_bound and not form.errors:

@@ -1,7 +1,7 @@
 """The domain of DESIGN.md section 3: clinics, people, links, treatments, audit."""
 
 import uuid
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -413,6 +413,12 @@ class InjectionVisit(models.Model):
     def is_active(self) -> bool:
         """Scheduled and done visits shape the home-care calendar; the others do not."""
         return self.status in (self.Status.SCHEDULED, self.Status.DONE)
+
+    @property
+    def local_datetime(self) -> datetime:
+        """Date and time as one naive value, for |date:"DATETIME_FORMAT": each language's own
+        order and separators (an Arabic comma in Arabic), not a comma written between the two."""
+        return datetime.combine(self.local_date, self.local_time)
 
 
 class Invitation(models.Model):

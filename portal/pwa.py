@@ -70,7 +70,9 @@ def _root_relative(url: str) -> str:
 def manifest(request: HttpRequest) -> HttpResponse:
     context = manifest_context(start_url="/", scope="/", static_url=static)
     response = render(request, "manifest.webmanifest", context, content_type="application/manifest+json")
-    response["Cache-Control"] = "no-cache"
+    # Browsers fetch it without cookies, so pages name their language in its address (base.html,
+    # ?lang=). The same for everyone in a language: public, which also sets no language cookie.
+    response["Cache-Control"] = "public, no-cache"
     return response
 
 

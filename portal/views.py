@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
-from django.utils.formats import date_format, time_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -147,7 +147,7 @@ def patient_detail(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespons
     head, tail = reverse("visit-manage", args=[_ZERO]).split(str(_ZERO))
     for visit in visits:
         visit.date_text = date_format(visit.local_date, "DATE_FORMAT")
-        visit.time_text = time_format(visit.local_time, "TIME_FORMAT")
+        visit.when_text = date_format(visit.local_datetime, "DATETIME_FORMAT")
         visit.manage_url = f"{head}{visit.code}{tail}"
     today = timezone.localdate(timezone=ZoneInfo(patient.time_zone))
     active = [visit for visit in visits if visit.is_active]
@@ -213,6 +213,11 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
     ask_consent = patient.user_id != request.user.pk
     form = CaregiverInviteForm(request.POST or None, ask_consent=ask_consent)
     audit_staff_read(request, patient, "patient.caregiver_form_viewed")
+    # Back where the person came from: the patient to their caregivers, staff to the patient's page.
+    if patient.user_id == request.user.pk:
+        back = reverse("caregivers")
+    else:
+        back = reverse("patient-detail", args=[patient.code])
     if request.method == "POST" and form.is_valid():
         try:
             link = services.invite_caregiver(
@@ -225,10 +230,8 @@ def caregiver_invite(request: AuthenticatedHttpRequest, code: UUID) -> HttpRespo
                 messages.success(request, _("We asked the patient in the app. They get an email too."))
             else:
                 messages.success(request, _("Invitation sent."))
-            if patient.user_id == request.user.pk:
-                return redirect("caregivers")
-            return redirect("patient-detail", patient.code)
-    return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient})
+            return HttpResponseRedirect(back)
+    return render(request, "portal/caregiver_invite.html", {"form": form, "patient": patient, "back": back})
 
 
 @login_required

@@ -166,7 +166,8 @@ async function learn(response, pathLanguage) {
     await cache.put(at(LANGUAGE_KEY), new Response(lang));
     await keepOfflinePage(lang);
   }
-  await refreshReader(response.headers.get("HCC-Reader") || "");
+  {# A page without a language in its path is in the reader's own language: their list follows it. #}
+  await refreshReader(response.headers.get("HCC-Reader") || "", pathLanguage ? null : lang);
 }
 
 async function language() {
@@ -253,8 +254,9 @@ let lastSaid = null;
 
 {# The signed-in reader's own list: what their care team gave them to read (kept here, with #}
 {# the pages) and their care team's numbers. ``reader`` is who the page said is signed in #}
-{# ("" nobody; null: ask the server). #}
-async function refreshReader(reader) {
+{# ("" nobody; null: ask the server); ``language`` the reader's language, when the page says it #}
+{# (a list in another one links pages in that language: asked for again). #}
+async function refreshReader(reader, language = null) {
   if (!CONFIG.readerApi) {
     return;
   }
@@ -272,7 +274,8 @@ async function refreshReader(reader) {
       await setRestricted(false);
     }
   }
-  if (reader === "" || (saved && saved.reader === reader && Date.now() - saved.fetched < REFRESH_MS)) {
+  const current = saved && saved.reader === reader && (!language || saved.language === language);
+  if (reader === "" || (current && Date.now() - saved.fetched < REFRESH_MS)) {
     return;
   }
   let list = null;

@@ -98,3 +98,22 @@ def test_exported_pages_show_one_sources_list_per_section(exported: Path) -> Non
         assert "<sup" not in page
     page = (exported / "site" / "en" / "guide" / "when-to-call" / "index.html").read_text()
     assert page.count("For emergency care, call your local emergency number.") == 2
+
+
+def test_each_language_links_a_manifest_in_that_language(exported: Path, host: str) -> None:
+    """A walk found every exported page, Arabic too, installing an English, left-to-right app."""
+    for code, _name in settings.LANGUAGES:
+        page_url = host + f"{code}/guide/index.html"
+        html = fetch(page_url)[1].decode()
+        manifest_url = urljoin(
+            page_url, unescape(re.search(r'<link rel="manifest" href="([^"]*)">', html).group(1))
+        )
+        status, body, _type = fetch(manifest_url)
+        assert status == 200, manifest_url
+        manifest = json.loads(body)
+        assert (manifest["lang"], manifest["dir"]) == (code, "rtl" if code == "ar" else "ltr")
+        # Its start and scope are still the export's folder, and its icons are there.
+        assert urljoin(manifest_url, manifest["start_url"]) == host
+        assert urljoin(manifest_url, manifest["scope"]) == host
+        for icon in manifest["icons"]:
+            assert fetch(urljoin(manifest_url, icon["src"]))[0] == 200

@@ -2,10 +2,13 @@
 
 import json
 import re
+from html import unescape
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.test import Client
+
+from tests.helpers import log_in
 
 
 def test_manifest_names_the_app_and_its_icons(client: Client) -> None:
@@ -53,5 +56,27 @@ def test_offline_page_in_every_language(client: Client) -> None:
 
 def test_every_page_links_the_manifest_and_registers_the_worker(client: Client) -> None:
     page = client.get("/en/guide/").content.decode()
-    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest?lang=en">' in page
     assert '<script src="/static/js/sw-register.js" data-sw="/sw.js" ' in page
+
+
+def test_the_manifest_a_page_links_is_in_that_pages_language(client: Client, patient) -> None:
+    """A walk found the app named "Home Care Companion", left to right, on an Arabic phone
+    page: a browser fetches the manifest without cookies, in the browser's own language,
+    so the page names its language in the manifest's address."""
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    signed_in = Client()
+    log_in(signed_in, patient.user)
+    for browser, path, code in [
+        (client, "/ar/guide/", "ar"),
+        (signed_in, "/care/", "ar"),
+        (client, "/de/guide/", "de"),
+    ]:
+        page = browser.get(path, headers={"accept-language": "en"}).content.decode()
+        href = unescape(re.search(r'<link rel="manifest" href="([^"]*)">', page).group(1))
+        response = Client().get(href, headers={"accept-language": "en"})  # no cookie, as browsers fetch it
+        manifest = json.loads(response.content)
+        assert manifest["lang"] == code, path
+        assert manifest["dir"] == ("rtl" if code == "ar" else "ltr"), path
+        assert "Set-Cookie" not in response.headers, path

@@ -235,3 +235,16 @@ def test_a_role_change_goes_back_where_each_person_came_from(world):
         client = client_for(world, persona)
         assert f'<a href="{back}">Back</a>' in client.get(url).text, persona
         assert client.post(url, form)["Location"] == back, persona
+
+
+def test_the_invite_form_goes_back_where_each_person_came_from(world):
+    """A walk found a patient's "Back" on the invite form leading to the clinic-style patient
+    page, while sending the invitation lands on their caregivers: the patient comes from
+    their caregivers, staff from the patient's page."""
+    patient = world["patient"]
+    url = reverse("caregiver-invite", args=[patient.code])
+    for persona, back in [
+        ("patient", reverse("caregivers")),
+        ("clinician", reverse("patient-detail", args=[patient.code])),
+    ]:
+        assert f'<a href="{back}">Back</a>' in client_for(world, persona).get(url).text, persona

@@ -197,6 +197,16 @@ def test_warnings_show_after_saving_in_the_readers_language_until_the_choice_cha
     assert 'class="notice warnings"' not in client.get(reverse("account-settings")).text
 
 
+def test_saved_in_a_new_language_says_so_in_that_language(client, caregiver):
+    """A walk found "Your settings are saved." in English at the top of the Arabic page that
+    follows choosing Arabic: the message was written in the language being left."""
+    log_in(client, caregiver)
+    response = client.post(reverse("account-settings"), settings_form(language="ar"), follow=True)
+    assert '<html lang="ar" dir="rtl">' in response.text
+    assert "تم حفظ إعداداتك." in response.text
+    assert "Your settings are saved." not in response.text
+
+
 def test_the_settings_page_offers_the_devices_zone_only_when_asked(client, caregiver):
     log_in(client, caregiver)
     page = client.get(reverse("account-settings")).text

@@ -30,7 +30,7 @@ def test_manifest_page_titles_and_emails_use_the_same_name(client: Client, db, l
     page = client.get(f"/{language}/guide/").content.decode()
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
     assert title.endswith(f" · {brand}")
-    assert f'<a class="brand" href="/">{brand}</a>' in page
+    assert f'<a class="brand" href="/?lang={language}">{brand}</a>' in page
 
     message = make_message(
         "pat@example.test", "invitation-patient", {"url": "https://x", "days": 7}, language

@@ -123,6 +123,35 @@ def test_the_installed_app_opens_offline_to_its_start_page(
     assert patient.user.email not in page.content()
 
 
+def test_the_offline_list_follows_a_change_of_language(
+    live_server: LiveServer, phone_page: Page, patient, assigned
+) -> None:
+    """A walk found an Arabic reader's offline start page listing their care team's modules
+    with Arabic titles that opened the English pages: the list kept the language it was
+    fetched in until its ten minutes were up."""
+    page = phone_page
+    sign_in(page, live_server.url, patient.user)
+    page.goto(live_server.url + "/account/")
+    controlled(page)
+    page.goto(live_server.url + "/account/")
+    settle(page, "/en/guide/when-to-call/")
+    page.locator("details.language-menu summary").click()
+    page.locator("details.language-menu button[value=ar]").click()
+    page.wait_for_load_state()
+    assert page.evaluate("document.documentElement.lang") == "ar"
+    wait_until(page, f"{READER_JSON}.then(list => list && list.language === 'ar')")
+    settle(page, "/ar/guide/when-to-call/")
+
+    go_offline(page)
+    page.goto(live_server.url + "/")
+    page.locator("#assigned").wait_for()
+    links = page.locator("#assigned a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert links == ["/ar/guide/when-to-call/"]
+    page.locator("#assigned a").click()
+    page.wait_for_url("**/ar/guide/when-to-call/")
+    assert page.evaluate("document.documentElement.lang") == "ar"
+
+
 def test_the_offline_list_is_never_another_persons(
     live_server: LiveServer, phone_page: Page, patient, caregiver, other_clinic, make_patient, assigned
 ) -> None:

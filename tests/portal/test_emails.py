@@ -30,3 +30,13 @@ def test_text_parts_carry_no_html_entities(name, language):
     if name != "email-changed":  # the one email without a link
         assert LINK in message.body
         assert "?lang=fr&amp;next=1" in html
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("language", "direction"), [("en", "ltr"), ("fr", "ltr"), ("ar", "rtl")])
+def test_the_html_part_names_its_language_and_direction(name, language, direction):
+    """A walk found an Arabic invitation marked <html lang="en"> with no direction: mail apps
+    then lay Arabic out left to right, with its punctuation at the wrong end of each line."""
+    context = {"url": LINK, "clinic": "North Clinic", "title": "A reminder", "days": 7, "hours": 24}
+    html = make_message("someone@example.test", name, context, language).alternatives[0][0]
+    assert f'<html lang="{language}" dir="{direction}">' in html

@@ -1,5 +1,8 @@
 """Which language and time zone a reader gets."""
 
+import re
+from html import unescape
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
@@ -16,13 +19,12 @@ def test_signed_in_user_reads_in_their_saved_language(client, patient):
     patient.user.save(update_fields=["language"])
     log_in(client, patient.user)
     html = client.get(reverse("patient-detail", args=[patient.code]), headers={"accept-language": "fr"})
-    assert 'lang="de"' in html.content.decode()
+    assert '<html lang="de"' in html.content.decode()
 
 
 def test_first_visit_follows_the_browser(client, db):
     html = client.get(reverse("account_login"), headers={"accept-language": "ar,en;q=0.5"}).content.decode()
-    assert 'lang="ar"' in html
-    assert 'dir="rtl"' in html
+    assert '<html lang="ar" dir="rtl">' in html
 
 
 def test_signed_in_user_reads_times_in_their_own_zone(patient):
@@ -53,7 +55,7 @@ def test_switching_language_is_kept_on_the_account(client, patient):
     patient.user.refresh_from_db()
     assert (patient.user.language, patient.language) == ("ar", "ar")
     html = client.get(reverse("patient-detail", args=[patient.code])).content.decode()
-    assert 'lang="ar" dir="rtl"' in html
+    assert '<html lang="ar" dir="rtl">' in html  # the page's, not the language menu's Arabic button
 
 
 def test_switching_language_on_a_guide_page_moves_to_that_language(client, db):
@@ -94,3 +96,23 @@ def test_a_next_with_a_line_break_stays_one_header(client, db):
     response = client.post(reverse("language"), {"language": "es", "next": "/en/guide/\r\nSet-Cookie: x=1"})
     assert response.status_code == 302
     assert "\n" not in response["Location"] and "x" not in response.cookies
+
+
+@pytest.mark.parametrize("url_name", ["account_logout", "account-sign-out-everywhere"])
+def test_signing_out_keeps_the_language_the_person_was_reading(client, patient, url_name):
+    """A walk found an Arabic reader signed out onto an English page whose only Arabic line was
+    "You have signed out": the next pages follow the browser unless the language is kept."""
+    patient.user.language = "ar"
+    patient.user.save(update_fields=["language"])
+    log_in(client, patient.user)
+    html = client.post(reverse(url_name), headers={"accept-language": "en"}, follow=True).content.decode()
+    assert '<html lang="ar" dir="rtl">' in html  # the page's, not the language menu's Arabic button
+
+
+def test_a_visitors_way_back_to_the_start_keeps_their_language(client, db):
+    """A walk found the app's name at the top of an Arabic guide page leading a visitor whose
+    browser speaks English to the English start page: like "Sign in", it carries the language."""
+    page = client.get("/ar/guide/", headers={"accept-language": "en"}).content.decode()
+    href = re.search(r'<a class="brand" href="([^"]*)">', page).group(1)
+    start = client.get(unescape(href), headers={"accept-language": "en"}).content.decode()
+    assert '<html lang="ar" dir="rtl">' in start

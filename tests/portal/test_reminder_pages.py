@@ -374,7 +374,7 @@ def test_an_arabic_reminder_page_keeps_the_numbers_left_to_right(client, patient
     patient.user.save(update_fields=["language"])
     log_in(client, patient.user)
     page = client.get(reverse("reminder-detail", args=[reminder.code])).text
-    assert 'dir="rtl"' in page
+    assert '<html lang="ar" dir="rtl">' in page
     assert "\u2066+1 555 0100\u2069" in page and "\u2066+1 555 0199\u2069" in page
     assert '<a href="tel:+15550100" dir="ltr">+1 555 0100</a>' in page
     assert '<a href="tel:+15550199" dir="ltr">+1 555 0199</a>' in page

@@ -14,12 +14,13 @@ from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
-# The partial as patient_detail.html wrote it before.
+# The partial as patient_detail.html wrote it before (a date with its time in the language's
+# own order: a Latin comma between the two read wrong in Arabic).
 PARTIAL = """{% load i18n %}
   <ol class="visits">
     {% for visit in visit_list %}
     <li class="visit {{ visit.status }}">
-      <span class="when">{{ visit.local_date|date:"DATE_FORMAT" }}, {{ visit.local_time|time:"TIME_FORMAT" }}</span>
+      <span class="when">{{ visit.local_datetime|date:"DATETIME_FORMAT" }}</span>
       <span class="status">{{ visit.get_status_display }}</span>
       {% if visit.sites %}<span class="sites">{{ visit.sites|join:", " }}</span>{% endif %}
       {% if is_staff %}<a href="{% url 'visit-manage' visit.code %}">{% translate "Change" %}<span class="visually-hidden"> {{ visit.local_date|date:"DATE_FORMAT" }}</span></a>{% endif %}
