@@ -11,9 +11,14 @@
   }
   if (script.dataset.reader) {
     // Back shows a page as it was left (the back-forward cache): a signed-in page is loaded
-    // again, or a reminder just read would still say "New".
+    // again, or a reminder just read would still say "New". Not one with something typed or
+    // chosen in it: that would be lost.
+    var edited = false;
+    document.addEventListener("input", function () {
+      edited = true;
+    });
     window.addEventListener("pageshow", function (event) {
-      if (event.persisted) {
+      if (event.persisted && !edited) {
         location.reload();
       }
     });

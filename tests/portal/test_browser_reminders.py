@@ -86,6 +86,20 @@ def test_back_to_the_inbox_shows_a_reminder_just_read_as_read(
     )
 
 
+def test_back_to_a_form_with_something_typed_in_it_keeps_what_was_typed(
+    live_server: LiveServer, phone_page: Page, patient, history
+):
+    """The reload above would throw away what someone typed before they left the page."""
+    sign_in(phone_page, live_server.url, patient.user)
+    phone_page.goto(f"{live_server.url}/patients/{patient.code}/caregivers/invite/")
+    phone_page.get_by_label("Name").fill("Rosa Díaz")
+    phone_page.get_by_role("link", name="Back").click()
+    phone_page.wait_for_url(f"{live_server.url}/caregivers/")
+    phone_page.go_back(wait_until="commit")
+    phone_page.wait_for_timeout(1000)  # a reload, were there one, would have come by now
+    assert phone_page.get_by_label("Name").input_value() == "Rosa Díaz"
+
+
 @pytest.mark.parametrize(
     ("language", "words"),
     [("de", ["Erinnerungen für", "Verpasst", "Gesendet"]), ("es", ["Recordatorios de", "Enviado"])],
