@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -19,3 +21,12 @@ def local_path(request: HttpRequest, url: str) -> str:
     ):
         return "/"
     return url
+
+
+def came_from(request: HttpRequest) -> str:
+    """The path of the page on this site that sent the request (its Referer), else "/"."""
+    referer = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(referer, {request.get_host()}, require_https=request.is_secure()):
+        return "/"
+    parts = urlsplit(referer)
+    return local_path(request, parts.path + (f"?{parts.query}" if parts.query else ""))

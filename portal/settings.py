@@ -90,6 +90,9 @@ INSTALLED_APPS = [
     "allauth.mfa",
 ]
 
+# A form with an out-of-date token is answered in words, in the reader's language.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -36,7 +36,7 @@ from portal.forms import (
     EnrolPatientForm,
     InvitationAnswerForm,
 )
-from portal.http import AuthenticatedHttpRequest, local_path
+from portal.http import AuthenticatedHttpRequest, came_from, local_path
 from portal.keep import kept
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient, StaffMembership
 from portal.queries import (
@@ -46,6 +46,13 @@ from portal.queries import (
     list_clinics_for,
 )
 from portal.reminders.planning import dressing_status
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent with a token that no longer holds (the page was open across a sign-in in
+    another tab, or for days): Django's own page names CSRF and DEBUG, in English. This one
+    says in the reader's language that nothing was saved, and links the page they were on."""
+    return render(request, "403_csrf.html", {"back": came_from(request)}, status=403)
 
 
 @never_cache
