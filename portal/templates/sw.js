@@ -72,7 +72,15 @@ self.addEventListener("message", (event) => {
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== BASE.origin || !url.pathname.startsWith(BASE.pathname)) {
+  if (url.origin !== BASE.origin || !url.pathname.startsWith(BASE.pathname)) {
+    return;
+  }
+  if (request.method !== "GET") {
+    if (request.mode === "navigate" && !self.navigator.onLine) {
+      {# A form sent with no network: the app's offline page says it was not sent, with the #}
+      {# care team's numbers, instead of the browser's own error. Online, forms go untouched. #}
+      event.respondWith(notSentPage());
+    }
     return;
   }
   const path = url.pathname.slice(BASE.pathname.length);
@@ -212,6 +220,16 @@ async function offlinePage(lang) {
     }
   }
   return Response.error();
+}
+
+{# The offline page, marked for offline.js to say that the form was not sent. #}
+async function notSentPage() {
+  const page = await offlinePage(null);
+  if (!page.ok) {
+    return page;
+  }
+  const html = (await page.text()).replace("<html ", "<html data-not-sent ");
+  return new Response(html, { headers: page.headers });
 }
 
 {# Whether the signed-in reader must not see dressing-change steps (see the top). #}

@@ -9,7 +9,10 @@
   }
   var scope = new URL(script.dataset.scope || "/", location.href);
   var here = location.pathname;
-  if (here !== new URL(script.dataset.page, location.href).pathname && here !== scope.pathname) {
+  if (document.documentElement.hasAttribute("data-not-sent")) {
+    // The worker shows this page in place of a form it could not send.
+    document.getElementById("not-sent").hidden = false;
+  } else if (here !== new URL(script.dataset.page, location.href).pathname && here !== scope.pathname) {
     // The worker shows this page in place of one it did not keep (the app's start is fine).
     document.getElementById("not-kept").hidden = false;
   }

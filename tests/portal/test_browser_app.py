@@ -6,16 +6,17 @@ notification that opens the reminder."""
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.signals import request_finished, request_started
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
 from portal import api, assignments, pwa
-from portal.models import Reminder, User
+from portal.models import DressingLogEntry, Reminder, User
 from portal.reminders import replan_patient
 from portal.reminders.delivery import send_due_reminders
 from tests.browser import axe_violations, deliver_push, describe, horizontal_overflow, sign_in
@@ -349,3 +350,25 @@ def test_a_push_shows_a_notification_that_opens_the_reminder(
         page.evaluate("navigator.serviceWorker.ready.then(r => r.getNotifications()).then(n => n.length)")
         == 0
     )
+
+
+def test_a_form_sent_offline_says_it_was_not_sent(
+    live_server: LiveServer, phone_page: Page, patient, make_visit
+) -> None:
+    """A walk tapped a dressing task with no network and got the browser's own error page."""
+    make_visit(patient, timezone.localdate() - timedelta(days=1), status="done")
+    page = phone_page
+    sign_in(page, live_server.url, patient.user)
+    page.goto(live_server.url + "/care/")
+    controlled(page)
+    settle(page, "/en/offline/")
+    go_offline(page)
+    page.get_by_role("button", name="Dressing checked").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Read offline"
+    assert page.locator("#not-sent").inner_text().startswith("You are offline, so this was not sent.")
+    assert page.locator("#not-kept").is_hidden()
+    assert not DressingLogEntry.objects.exists()
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+    assert horizontal_overflow(page) <= 0
