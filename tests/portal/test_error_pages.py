@@ -78,3 +78,13 @@ def test_a_server_fault_is_answered_in_the_readers_language_and_says_call_now(rf
     assert f'<html lang="{language}" dir="{direction}">' in html
     assert ("call your care team" in html) == (language == "en")
     assert not any(word in html for word in TECHNICAL)
+
+
+def test_the_way_to_the_start_keeps_a_visitors_language(client):
+    """/ follows the browser's language: a visitor reading Spanish, sent there from a missing
+    page with an English browser, landed on the English start page."""
+    response = client.get("/es/guide/no-such-guide/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert '<a href="/?lang=es">' in response.content.decode()
+    start = client.get("/?lang=es", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="es"' in start.content.decode()
