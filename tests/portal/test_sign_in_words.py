@@ -101,3 +101,23 @@ def test_sign_in_pages_are_translated(client, db):
     page = client.get(reverse("account_request_login_code"), headers={"accept-language": "de"}).text
     assert '<html lang="de"' in page
     assert "Get a sign-in code" not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "ours", "not_ours"),
+    [
+        ("ar", "رمز", ("كود", "شفرة")),
+        ("zh-hans", "验证码", ("代码",)),
+        ("pt-br", "código de acesso", ("código de entrada",)),
+    ],
+)
+def test_the_code_pages_say_code_with_the_apps_word(client, patient, language, ours, not_ours):
+    """allauth's own catalogs name the code otherwise (DESIGN.md section 7: one word)."""
+    headers = {"accept-language": language}
+    client.post(reverse("account_request_login_code"), {"email": patient.email}, headers=headers)
+    confirm = client.get(reverse("account_confirm_login_code"), headers=headers).content.decode()
+    wrong = client.post(reverse("account_confirm_login_code"), {"code": "AAAA-AAAA"}, headers=headers)
+    for html in (confirm, wrong.content.decode()):
+        assert ours in html
+        for word in not_ours:
+            assert word not in html, (language, word)
