@@ -54,7 +54,11 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/care/choose.html",
-        {"patients": patients, "invitations": caregivers.list_invitations_for(request.user).exists()},
+        {
+            "patients": patients,
+            "invitations": caregivers.list_invitations_for(request.user).exists(),
+            "was_linked": not patients and caregivers.was_linked(request.user),
+        },
     )
 
 

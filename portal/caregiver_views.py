@@ -36,11 +36,12 @@ def caregiver_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             .order_by("created_at")
         )
         context["requests"] = caregivers.list_requests_for_patient(patient).order_by("created_at")
-    context["cared_for"] = (
+    context["cared_for"] = cared_for = list(
         CaregiverLink.objects.filter(caregiver=request.user, status=CaregiverLink.Status.ACTIVE)
         .select_related("patient")
         .order_by("patient__name", "pk")
     )
+    context["was_linked"] = not cared_for and caregivers.was_linked(request.user)
     context["switcher"] = caregivers.switcher(request)
     return render(request, "portal/caregivers/list.html", context)
 

@@ -187,6 +187,12 @@ def list_requests_for_patient(patient: Patient) -> QuerySet[CaregiverLink]:
     return patient.caregiver_links.filter(status=CaregiverLink.Status.INVITED, consented_at__isnull=True)
 
 
+def was_linked(user: AnyUser) -> bool:
+    """Whether this account cared for someone before and no longer does: told so, not told to
+    open an invitation it already used."""
+    return CaregiverLink.objects.filter(caregiver_id=user.pk, status=CaregiverLink.Status.REVOKED).exists()
+
+
 def list_invitations_for(user: AnyUser) -> QuerySet[Invitation]:
     """Open caregiver invitations sent to the user's address, for the signed-in invitee."""
     if not user.is_authenticated:

@@ -100,7 +100,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"links": [], "invitations": caregivers.list_invitations_for(request.user).exists()},
+        {
+            "links": [],
+            "invitations": caregivers.list_invitations_for(request.user).exists(),
+            "was_linked": caregivers.was_linked(request.user),
+        },
     )
 
 

@@ -196,7 +196,7 @@ def test_a_revoked_caregiver_gets_nothing_on_their_start_page(client, patient, r
     log_in(client, revoked_caregiver)
     html = page(client, "care-home").text
     assert patient.name not in html and str(patient.code) not in html
-    assert "Your account is not linked to anyone yet." in html
+    assert "You are no longer linked to anyone." in html
 
 
 # --- Dressing log ---------------------------------------------------------------------------------

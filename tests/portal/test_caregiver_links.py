@@ -11,7 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import caregivers, services
-from portal.models import AuditEvent, CaregiverLink, Invitation, OutgoingEmail, Reminder, StaffMembership
+from portal.models import (
+    AuditEvent,
+    CaregiverLink,
+    Invitation,
+    OutgoingEmail,
+    Reminder,
+    StaffMembership,
+    User,
+)
 from tests.helpers import deliver_emails, log_in
 
 pytestmark = pytest.mark.django_db
@@ -240,6 +248,21 @@ def test_ending_a_link_needs_the_confirmation_page(patient, caregiver):
     # A second confirmation (a double tap) changes nothing and is not a second audit event.
     client.post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
     assert AuditEvent.objects.filter(action="caregiver.revoked", subject_code=link.code).count() == 1
+
+
+def test_a_caregiver_whose_link_ended_is_told_so_not_to_open_an_invitation(patient, caregiver):
+    """A walk: after ending their only link, the caregiver's pages said "not linked to anyone
+    yet... open the invitation link", the link they had used already."""
+    link = CaregiverLink.objects.get(caregiver=caregiver)
+    client = signed_in(caregiver)
+    client.post(reverse("caregiver-revoke", args=[link.code]), {"confirm": "yes"})
+    for url in (reverse("home"), reverse("care-home"), reverse("caregivers")):
+        text = client.get(url).text
+        assert "You are no longer linked to anyone." in text, url
+        assert "not linked to anyone yet" not in text, url
+    # An account that never cared for anyone still gets the first words.
+    newcomer = signed_in(User.objects.create_user("new@example.test"))
+    assert "not linked to anyone yet" in newcomer.get(reverse("caregivers")).text
 
 
 @pytest.mark.parametrize("who", ["patient", "caregiver", "clinician"])
