@@ -9,6 +9,8 @@
   }
   var scope = new URL(script.dataset.scope || "/", location.href);
   var here = location.pathname;
+  // "Try again" asks for the page that was asked for (the start page without this script).
+  document.getElementById("try-again").href = location.href;
   if (document.documentElement.hasAttribute("data-not-sent")) {
     // The worker shows this page in place of a form it could not send.
     document.getElementById("not-sent").hidden = false;

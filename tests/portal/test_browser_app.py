@@ -122,6 +122,8 @@ def test_the_installed_app_opens_offline_to_its_start_page(
     assert page.locator("h1").inner_text() == "Read offline"
     assert page.locator("#not-kept").is_visible()
     assert patient.user.email not in page.content()
+    # "Try again" asks for that page again, not for the start page.
+    assert page.get_by_role("link", name="Try again").get_attribute("href") == live_server.url + "/account/"
 
 
 def test_the_offline_list_follows_a_change_of_language(
