@@ -153,6 +153,7 @@ def test_a_caregiver_sees_the_tasks_only_when_they_may_handle_dressings(client, 
         assert "Dressing checked" not in html and 'name="kind"' not in html
         response = client.post(reverse("care-dressings", args=[treated.code]), {"kind": "changed"})
         assert response.status_code == 403
+        assert "Your account does not allow this. Nothing was changed." in response.text
     assert not DressingLogEntry.objects.exists()
 
 
