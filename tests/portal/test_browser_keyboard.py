@@ -1,6 +1,7 @@
 """Keyboard only, in a real Chromium (WCAG 2.2 AA 2.1.1, 2.4.1, 2.4.7, 2.4.11, 1.4.11): on each
 page the skip link comes first and works, and every Tab stop is on screen, not covered, and
-ringed in a colour that stands out from what is behind it. At 360 px and on a desktop screen, in
+ringed in a colour that stands out from what is behind it; the language menu, opened, closes
+again from the keyboard and never hides the next stop. At 360 px and on a desktop screen, in
 English and Arabic."""
 
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from portal.assignments import assign_modules
@@ -95,3 +96,34 @@ def test_clinic_pages_can_be_used_by_keyboard(
     screen.goto(f"{live_server.url}/visits/{visit.code}/")
     screen.evaluate("document.querySelectorAll('details.confirm').forEach(d => d.open = true)")
     assert keyboard_problems(screen) == []
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_language_menu_closes_from_the_keyboard_and_hides_no_stop(
+    live_server: LiveServer, phone_page: Page, patient, signed_in: bool
+) -> None:
+    page = phone_page
+    if signed_in:
+        sign_in(page, live_server.url, patient.user)
+        page.goto(f"{live_server.url}/account/")
+    else:
+        page.goto(f"{live_server.url}/en/guide/")
+    menu = page.locator("details.language-menu")
+    summary = menu.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("open", "")
+    # Escape closes it and leaves focus where it was opened.
+    page.keyboard.press("Escape")
+    expect(menu).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
+    # Tabbing out of it closes it: the list would cover the links that come next.
+    page.keyboard.press("Enter")
+    for _ in range(8):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('details.language-menu') !== null")
+    page.keyboard.press("Tab")
+    expect(menu).not_to_have_attribute("open", "")
+    assert page.evaluate("document.activeElement.closest('details.language-menu') === null")
+    problems = keyboard_problems(page)
+    assert problems == [], "\n".join(problems)
