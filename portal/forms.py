@@ -134,14 +134,21 @@ class InvitationAnswerForm(forms.Form):
         self.fields["pregnant_or_immunocompromised"].initial = link.pregnant_or_immunocompromised
 
 
+# The reader's own email address and language name their purpose (WCAG 1.3.5, autocomplete).
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label=_("New email address"), max_length=254)
+    email = forms.EmailField(
+        label=_("New email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
 
 class SettingsForm(forms.Form):
     """The person's own settings, in plain words (portal.accounts.Settings)."""
 
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        widget=forms.Select(attrs={"autocomplete": "language"}),
+    )
     reminder_time = LocalTimeField(
         label=_("Reminder time"),
         help_text=_("The time of day you want your reminders."),

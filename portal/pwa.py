@@ -25,7 +25,7 @@ ICONS = [
 # offline page itself comes in the reader's language with the first page they open, and the
 # icons are the phone's business when it installs the app (issue 13: install only what the
 # reader needs).
-PRECACHE_STATIC = ["css/site.css", "js/sw-register.js", "js/offline.js"]
+PRECACHE_STATIC = ["css/site.css", "js/sw-register.js", "js/language-menu.js", "js/offline.js"]
 
 
 def manifest_context(*, start_url: str, scope: str, static_url: Callable[[str], str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ downloaded browser. axe-core 4.14.1 is vendored in tests/vendor/; pages send a
 strict CSP (script-src 'self'), so contexts bypass it to let axe be injected.
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,89 @@ def deliver_push(page: Page, origin: str, payload: dict[str, Any], timeout_ms: i
         "ServiceWorker.deliverPushMessage",
         {"origin": origin, "registrationId": ready[-1], "data": json.dumps(payload)},
     )
+
+
+# What the focused element shows (WCAG 2.4.7, 2.4.11, 1.4.11): its box, whether anything of the
+# page's own covers its middle, and the colours of its focus ring against what is behind it.
+_FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const seen = window.__tabbed || (window.__tabbed = new Set());
+  const repeat = seen.has(el);
+  seen.add(el);
+  const box = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  const x = Math.min(Math.max(box.left + box.width / 2, 1), innerWidth - 1);
+  const y = Math.min(Math.max(box.top + box.height / 2, 1), innerHeight - 1);
+  const top = document.elementFromPoint(x, y);
+  const labels = el.labels ? [...el.labels] : [];
+  let behind = el.parentElement;
+  while (behind && getComputedStyle(behind).backgroundColor === 'rgba(0, 0, 0, 0)') behind = behind.parentElement;
+  const ring = [];
+  if (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) ring.push(style.outlineColor);
+  ring.push(...(style.boxShadow.match(/rgba?\\([^)]*\\)/g) || []));
+  return {
+    repeat,
+    element: el.outerHTML.slice(0, 120),
+    inMain: !!el.closest('main'),
+    inView: box.width > 0 && box.height > 0 && box.right > 0 && box.bottom > 0
+      && box.left < innerWidth && box.top < innerHeight,
+    covered: !!top && !(el.contains(top) || top.contains(el) || labels.some(label => label.contains(top))),
+    ring,
+    background: behind ? getComputedStyle(behind).backgroundColor : 'rgb(255, 255, 255)',
+  };
+}"""
+
+
+def _luminance(colour: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"[\d.]+", colour)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _from_the_top(page: Page) -> None:
+    """Move where the next Tab starts to the top of the page, as on a page just opened."""
+    page.evaluate("""() => { const start = document.createElement('span'); start.tabIndex = -1;
+      document.body.prepend(start); start.focus(); start.remove(); window.scrollTo(0, 0); }""")
+
+
+def keyboard_problems(page: Page, limit: int = 200) -> list[str]:
+    """Tab through the page from its top, as a keyboard user does; what goes wrong at each
+    stop. The skip link comes first and takes focus into the main content; every stop is on
+    screen, not covered, and ringed in a colour 3:1 against what is behind it (WCAG technique
+    C40: one of a two-colour ring suffices)."""
+    problems = []
+    _from_the_top(page)
+    page.keyboard.press("Tab")
+    first = page.evaluate(_FOCUS)
+    if not first or 'class="skip"' not in first["element"] or not first["inView"]:
+        problems.append(f"the first stop is not a visible skip link: {first}")
+    else:
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        after = page.evaluate(_FOCUS)
+        if not after or not after["inMain"]:
+            problems.append(f"the skip link does not lead into the main content: {after}")
+    _from_the_top(page)
+    page.evaluate("window.__tabbed = new Set()")
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(_FOCUS)
+        if stop is None or stop["repeat"]:
+            break
+        if not stop["inView"]:
+            problems.append(f"off screen: {stop['element']}")
+        if stop["covered"]:
+            problems.append(f"covered: {stop['element']}")
+        best = max((contrast(colour, stop["background"]) for colour in stop["ring"]), default=0)
+        if best < 3:
+            problems.append(
+                f"focus ring {stop['ring']} on {stop['background']} ({best:.1f}:1): {stop['element']}"
+            )
+    return problems

@@ -256,6 +256,7 @@ def test_guide_pages_need_no_javascript_and_no_inline_script(client: Client) -> 
         scripts = re.findall(r"<script\b[^>]*>", get(client, url))
         assert [re.search(r'src="([^"]+)"', script).group(1) for script in scripts] == [
             "/static/js/sw-register.js",
+            "/static/js/language-menu.js",
             *(["/static/js/offline.js"] if "offline" in url else []),
         ]
         assert all(" defer" in script for script in scripts)

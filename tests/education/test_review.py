@@ -58,6 +58,14 @@ def review_url(slug="dressing-care", language="es"):
     return reverse("translation-review", args=[slug, language])
 
 
+def test_each_review_page_has_its_own_title(client: Client, clinician) -> None:
+    """WCAG 2.4.2: eighteen review pages all titled "Review a translation" could not be told
+    apart in a list of tabs or in a screen reader's window list."""
+    log_in(client, clinician)
+    page = client.get(review_url("dressing-care", "es")).text
+    assert "<title>Review: Cómo cuidar su apósito (español) · Home Care Companion</title>" in page
+
+
 def test_patients_see_an_unreviewed_translation_marked(client: Client, db) -> None:
     page = client.get("/es/guide/dressing-care/").content.decode()
     assert NOT_REVIEWED in page

@@ -625,6 +625,17 @@ def test_the_account_page_is_the_apps_own_and_the_librarys_email_screen_is_not_r
 # --- Changing the sign-in email address ----------------------------------------------------------
 
 
+def test_the_fields_about_the_reader_say_what_they_are_for_autofill(client, patient):
+    """WCAG 1.3.5: a field asking for the reader's own email address or language names its
+    purpose (the HTML autocomplete tokens), so a browser can fill it and assistive tools can
+    label it."""
+    log_in(client, patient.user)
+    email = re.search(r"<input[^>]*name=\"email\"[^>]*>", client.get(reverse("account-email")).text).group(0)
+    assert 'autocomplete="email"' in email
+    language = re.search(r"<select[^>]*name=\"language\"[^>]*>", client.get(reverse("account-settings")).text)
+    assert 'autocomplete="language"' in language.group(0)
+
+
 def confirmation_link(message) -> str:
     return re.search(r"http://testserver(/account/email/[^/\s]+/)", message.body).group(1)
 

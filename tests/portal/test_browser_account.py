@@ -224,3 +224,33 @@ def test_staff_sign_in_security_pages_are_accessible(
     page.locator("#id_password").press("Enter")
     page.wait_for_url("**/accounts/2fa/authenticate/")
     check(page, "authenticate")
+
+
+def test_a_new_staff_member_reads_the_whole_key_and_a_wrong_code_at_the_top(
+    live_server: LiveServer, phone_page: Page, clinic, make_staff
+) -> None:
+    newcomer = make_staff(clinic, "new.nurse@example.test", totp=False)
+    page = phone_page
+    page.goto(live_server.url + reverse("account_login"))
+    page.locator("#id_login").fill(newcomer.email)
+    page.locator("#id_password").fill("correct horse battery")
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url("**/accounts/reauthenticate/**")
+    page.locator("#id_password").fill("correct horse battery")
+    page.locator("#id_password").press("Enter")
+    page.wait_for_url("**/accounts/2fa/totp/activate/")
+    check(page, "authenticator set-up")
+    # Someone who cannot scan types the key: all of it shows on a 360 px phone (WCAG 1.4.10),
+    # not the first 27 of its 32 letters in a box that scrolls.
+    key = page.locator("#authenticator_secret")
+    assert re.fullmatch(r"[A-Z2-7]{32}", key.inner_text().strip())
+    assert key.evaluate("e => e.scrollWidth <= e.clientWidth"), key.bounding_box()
+    # A wrong code: the page reloads at its top, the field a screen below on a phone.
+    page.locator("#id_code").fill("000000")
+    page.locator("#id_code").press("Enter")
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Not saved yet. Please fix:")
+    box = summary.bounding_box()
+    assert box and box["y"] + box["height"] <= 740, box
+    expect(summary.get_by_role("link", name="Authenticator code")).to_have_attribute("href", "#id_code")
+    check(page, "wrong authenticator code")

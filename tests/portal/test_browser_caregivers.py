@@ -104,6 +104,9 @@ def test_the_pregnant_caregiver_never_sees_the_dressing_change_steps(
     found = Assignment.objects.get(patient=patient, module_slug="for-caregivers")
     page.goto(f"{live_server.url}/care/{patient.code}/read/{found.code}/")
     assert page.locator(".safety-banner").is_visible()
+    # The banner comes under the page's own heading, as on every other page: a screen reader's
+    # list of headings starts with the module, then the warning.
+    assert page.locator("main h1, main h2").evaluate_all("hs => hs.map(h => h.tagName)")[:2] == ["H1", "H2"]
     assert page.locator("#change-a-dressing").count() == 0
     assert (
         heading("for-caregivers", language, "change-a-dressing") not in page.locator("h2").all_inner_texts()

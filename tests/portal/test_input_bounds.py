@@ -438,7 +438,10 @@ def test_the_web_forms_take_numbers_in_ascii_digits_only(admin_client, clinic, p
         reverse("clinic-reminder-settings", args=[clinic.code]),
         {"dressing_days": number, "symptom_days": number, "default_reminder_time": "09:00"},
     )
-    assert reminders.status_code == 200 and reminders.text.count(NUMBER_REFUSED) == 2
+    # Beside each field, and again in the summary at the top of the page.
+    summary, form = reminders.text.split('<form method="post" class="stacked"', 1)
+    assert reminders.status_code == 200 and form.count(NUMBER_REFUSED) == 2
+    assert 'href="#id_dressing_days"' in summary and 'href="#id_symptom_days"' in summary
     assert not ClinicReminderSettings.objects.exists()
     settings_page = admin_client.post(
         reverse("clinic-settings", args=[clinic.code]), clinic_settings_form(acknowledge_within_days=number)

@@ -75,7 +75,12 @@ def test_pages_name_the_signed_in_reader_and_only_them(client, patient, caregive
 def test_the_worker_installs_only_a_few_static_files(client, db):
     body = client.get("/sw.js").content.decode()
     config = json.loads(re.search(r"const CONFIG = (\{.*?\});\n", body).group(1))
-    assert config["precache"] == ["static/css/site.css", "static/js/sw-register.js", "static/js/offline.js"]
+    assert config["precache"] == [
+        "static/css/site.css",
+        "static/js/sw-register.js",
+        "static/js/language-menu.js",
+        "static/js/offline.js",
+    ]
     assert config["readerApi"] == "api/v1/offline/"
     # Its comments stay in the template: the phone downloads code only.
     assert "{#" not in body and "//" not in body.replace("://", "")
