@@ -8,10 +8,15 @@ from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import pytest
 from django.conf import settings
 
 from education.catalog import load_catalog
 from tests.education.sections import counted
+
+# The export reads review states from the database: without a test marked for it, pytest-django
+# sets up no test database when this file runs alone.
+pytestmark = pytest.mark.django_db
 
 LINK = re.compile(r"""\s(?:href|src|data-sw)="([^"]*)\"""")
 ID = re.compile(r"""\sid="([^"]*)\"""")
