@@ -7,7 +7,6 @@ from uuid import UUID
 
 import qrcode
 from allauth.account.views import LogoutView
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_POST
 from portal import accounts, push, services
 from portal.devices import list_devices
 from portal.forms import EmailChangeForm, SettingsForm
-from portal.http import AuthenticatedHttpRequest
+from portal.http import AuthenticatedHttpRequest, remember_language
 from portal.models import CalendarFeed, Patient
 from portal.queries import list_push_subscriptions_for, must_use_mfa
 from portal.reminders.calendar import feed_url
@@ -38,13 +37,7 @@ def signed_out(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Clear what the browser saved, and keep the language the person was reading: signed out,
     the next page would follow the browser's language, under a message in theirs."""
     response["Clear-Site-Data"] = CLEAR_SITE_DATA
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        translation.get_language(),
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
+    remember_language(request, response, translation.get_language())
     return response
 
 

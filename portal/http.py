@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from portal.models import User
@@ -30,3 +31,15 @@ def came_from(request: HttpRequest) -> str:
         return "/"
     parts = urlsplit(referer)
     return local_path(request, parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def remember_language(request: HttpRequest, response: HttpResponseBase, code: str) -> None:
+    """The language cookie, for the pages that follow (the language switch, a link's ?lang=,
+    signing out)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )

@@ -21,6 +21,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.translation import gettext as _
 
 from portal import pwa
+from portal.http import remember_language
 from portal.queries import must_use_mfa
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -80,13 +81,7 @@ class LocaleMiddleware(locale.LocaleMiddleware):
         # The sign-in and invitation pages keep the language for the steps that follow (the
         # code page, the confirmation). A public page sets no cookie: caches keep it for all.
         if code and not request.user.is_authenticated and "public" not in control:
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                code,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                samesite="Lax",
-                secure=request.is_secure(),
-            )
+            remember_language(request, response, code)
         return response
 
 

@@ -36,7 +36,7 @@ from portal.forms import (
     EnrolPatientForm,
     InvitationAnswerForm,
 )
-from portal.http import AuthenticatedHttpRequest, came_from, local_path
+from portal.http import AuthenticatedHttpRequest, came_from, local_path, remember_language
 from portal.keep import kept
 from portal.models import CaregiverLink, ClinicReminderSettings, InjectionVisit, Patient, StaffMembership
 from portal.queries import (
@@ -79,13 +79,7 @@ def language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.set_language(user=request.user, language=code)
     response = HttpResponseRedirect(translate_url(next_url, code))
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        code,
-        max_age=365 * 24 * 3600,
-        samesite="Lax",
-        secure=request.is_secure(),
-    )
+    remember_language(request, response, code)
     return response
 
 
