@@ -41,10 +41,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal import push
-from portal.models import Delivery, PushSubscription, Reminder
+from portal.models import ClinicReminderSettings, Delivery, PushSubscription, Reminder
 from portal.reminders import channels, texts
 from portal.reminders.channels import EMAIL, INBOX, PUSH, Job, Outcome, PushSend
-from portal.reminders.rows import clinic_rule_settings, max_lateness
+from portal.reminders.rows import max_lateness, rule_settings
 
 logger = logging.getLogger(__name__)
 type Clock = Callable[[], datetime]
@@ -245,12 +245,13 @@ def render_texts(reminders: list[Reminder], batch: Batch, prepared: Prepared) ->
     """Each reminder's clinical text, rendering each distinct text once. A reminder whose text
     cannot be rendered is left out and keeps its claim, so it is retried (and missed once too
     late); the others go on."""
-    dressing_days: dict[int, int] = {}
+    # The clinics' settings in one query: a morning rush spans every clinic in each batch.
+    clinic_ids = {reminder.patient.clinic_id for reminder in reminders}
+    chosen = {row.clinic_id: row for row in ClinicReminderSettings.objects.filter(clinic_id__in=clinic_ids)}
+    dressing_days = {pk: rule_settings(chosen.get(pk)).dressing_days for pk in clinic_ids}
     bodies: dict[texts.TextKey, str | None] = {}
     for reminder in reminders:
         patient = reminder.patient
-        if patient.clinic_id not in dressing_days:
-            dressing_days[patient.clinic_id] = clinic_rule_settings(patient).dressing_days
         try:
             key = texts.text_key(reminder, dressing_days[patient.clinic_id], reminder.recipient.language)
             if key not in bodies:

@@ -432,3 +432,41 @@ def test_a_pass_makes_as_many_queries_for_many_reminders_as_for_few(
     many = one_pass(30, date(2026, 3, 20))
     assert len(push_service.received) == 33 and len(smtp_server.messages) == 33
     assert many == few
+
+
+def test_a_pass_asks_no_more_for_the_reminders_of_many_clinics_than_of_one(
+    smtp_server, make_clinic, make_patient, make_visit
+):
+    """A rush spans every clinic in each batch: their settings come in one query, and each
+    patient's text still uses their own clinic's dressing period."""
+    from portal.models import ClinicReminderSettings  # noqa: PLC0415
+
+    def one_pass(dressing_days: list[int | None], visit_day: date) -> tuple[int, dict[str, int]]:
+        expected: dict[str, int] = {}
+        for n, days in enumerate(dressing_days):
+            clinic = make_clinic(f"Clinic {visit_day.day}-{n}")
+            if days is not None:
+                ClinicReminderSettings.objects.create(clinic=clinic, dressing_days=days)
+            # Discreet mode off: the email then carries the text itself.
+            patient = make_patient(clinic, f"c{visit_day.day}-{n}@example.test", discreet=False)
+            make_visit(patient, visit_day)
+            replan_patient(patient, now=PLANNED_AT)
+            expected[patient.user.email] = days or 7  # no settings row: the default week
+        due = Reminder.objects.filter(rule="dressing_check", day=visit_day).order_by("due_at")[0].due_at
+        smtp_server.messages.clear()
+        with CaptureQueriesContext(connection) as queries:
+            done = send_due_reminders(now=due)
+        assert done["claimed"] >= len(dressing_days)
+        said: dict[str, int] = {}
+        for _sender, recipients, content in smtp_server.messages:
+            message = email.message_from_bytes(content, policy=email.policy.default)
+            found = re.search(r"at least (\d+) days", message.get_body(("plain",)).get_content())
+            if found:
+                said[recipients[0]] = int(found.group(1))
+        assert said == expected
+        return sum(1 for q in queries.captured_queries if not WRITES_SENT.match(q["sql"]))
+
+    one = one_pass([10], date(2026, 3, 10))
+    Reminder.objects.filter(status=Reminder.Status.PENDING).delete()
+    three = one_pass([10, None, 14], date(2026, 3, 20))
+    assert three == one
