@@ -290,9 +290,10 @@ REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 60)
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 500)
 # Emails in flight at once per worker (one SMTP connection each).
 REMINDER_THREADS = env_int("REMINDER_THREADS", 32)
-# Pushes in flight at once per worker, on its push loop: a push service answers in ~100 ms, so
-# 128 at once make about 1,000 pushes a second (each costs under half a millisecond of CPU).
-REMINDER_PUSHES_AT_ONCE = env_int("REMINDER_PUSHES_AT_ONCE", 128)
+# Pushes in flight at once per worker, on its push loop (one kept-alive connection each). A push
+# service answers in ~100 ms, so this caps a worker at about ten times as many pushes a second:
+# 128 held two workers under the 3,000 a second a morning rush needs (BENCHMARKS.md).
+REMINDER_PUSHES_AT_ONCE = env_int("REMINDER_PUSHES_AT_ONCE", 512)
 # Emails and pushes a worker keeps in memory for reminders it has claimed (a morning rush); beyond
 # this, they are put off in the database and claimed again later.
 REMINDER_HELD_SENDS = env_int("REMINDER_HELD_SENDS", 50000)
