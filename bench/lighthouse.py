@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 LIGHTHOUSE = common.BENCH / "node_modules" / ".bin" / "lighthouse"
+# Attempts per page: see run_lighthouse.
+TRIES = 3
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 METRICS = {
     "LCP_ms": "largest-contentful-paint",
@@ -45,7 +47,16 @@ def run_lighthouse(url: str, cookie: str | None, out: Path) -> dict[str, Any]:
     ]
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": common.CHROMIUM})
+    # Lighthouse 12.8 with Chromium 156 sometimes fails to record the trace of a load
+    # ("NO_NAVSTART"): two of three runs on 12-02 stopped there. Such a run measured nothing, so
+    # it is run again (at most twice), and the report says how often.
+    for attempt in range(TRIES):
+        finished = subprocess.run(command, env={**os.environ, "CHROME_PATH": common.CHROMIUM})
+        if finished.returncode == 0:
+            break
+        print(f"  Lighthouse failed on {url} (attempt {attempt + 1} of {TRIES})", file=sys.stderr)
+    else:
+        raise SystemExit(f"Lighthouse failed {TRIES} times on {url}")
     report = json.loads(out.with_suffix(".report.json").read_text())
     result = {name: round(report["categories"][name]["score"] * 100) for name in CATEGORIES}
     for label, audit in METRICS.items():
@@ -58,6 +69,7 @@ def run_lighthouse(url: str, cookie: str | None, out: Path) -> dict[str, Any]:
         and audit.get("scoreDisplayMode") in ("binary", "numeric", "metricSavings")
     )
     result["version"] = report["lighthouseVersion"]
+    result["attempts"] = attempt + 1
     return result
 
 
