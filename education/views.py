@@ -302,7 +302,14 @@ def translation_list(request: HttpRequest) -> HttpResponse:
     for state in review.list_translation_states(clinics=review.reviewing_clinics(request.user)):
         # Each guide by its title in the reader's language (English where it has none).
         shown, _fell_back = state.module.document(language)
-        rows.append({"state": state, "title": shown.title, "title_language": shown.language})
+        rows.append(
+            {
+                "state": state,
+                "title": shown.title,
+                "title_language": shown.language,
+                "title_bidi": shown.language in settings.LANGUAGES_BIDI,
+            }
+        )
     context = {
         "rows": rows,
         "clinic_settings": [

@@ -6,6 +6,8 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +38,21 @@ class AccountAdapter(DefaultAccountAdapter):
             return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
 
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        # The code page says "We sent a code to …" in its own words and leaves this note out
+        # by its tag (account/confirm_login_code.html); any other page still shows it.
+        if message_template == "account/messages/login_code_sent.txt":
+            extra_tags = f"{extra_tags} code-sent".strip()
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         # Patients and caregivers land on today's care; staff on the clinic (LOGIN_REDIRECT_URL).
         if request.user.is_authenticated and not must_use_mfa(request.user):
@@ -47,6 +64,9 @@ class AccountAdapter(DefaultAccountAdapter):
         # the password (which would only lead back to this question).
         methods = super().get_reauthentication_methods(user)
         request = self.request
+        for method in methods:
+            if method["id"] == "mfa_reauthenticate:webauthn":
+                method["description"] = _("Use a passkey")  # allauth says "security key"
         if request is not None and must_use_mfa(user) and not passed_mfa(request):
             return [method for method in methods if method["id"] != "reauthenticate"] or methods
         return methods
@@ -71,6 +91,16 @@ class AccountAdapter(DefaultAccountAdapter):
         outbox.enqueue(
             message, kind=template_prefix.rsplit("/", 1)[-1], expires_in=outbox_lifetime(template_prefix)
         )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def generate_authenticator_name(self, user: Any, type: Authenticator.Type) -> str:
+        # The name a new passkey gets unless its owner gives one: allauth's "Master key" and
+        # "Backup key" are its words for what the app calls passkeys (mfa/webauthn/*.html).
+        if type != Authenticator.Type.WEBAUTHN:
+            return super().generate_authenticator_name(user, type)
+        count = Authenticator.objects.filter(user_id=user.pk, type=type).count()
+        return _("Passkey %(number)s") % {"number": count + 1}
 
 
 def outbox_lifetime(template_prefix: str) -> int | None:

@@ -101,6 +101,11 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, people: list[str], **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
+        if self.is_bound and (current := FORMER_CODES.get(self.data.get("action", ""))):
+            # A link bookmarked before a code was renamed is read as the current choice, which
+            # finds the former code's rows too (filtered); it is no choice, so it was an error.
+            self.data = self.data.copy()
+            self.data["action"] = current
         self.fields["person"].choices = [("", _("Everyone")), *[(p, p) for p in people]]
         self.fields["action"].choices = [
             ("", _("Every action")),

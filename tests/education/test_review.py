@@ -140,11 +140,37 @@ def test_the_list_names_each_guide_by_its_title_in_the_readers_language(client: 
     """It showed the slug ("dressing-care"). Titles from education/content/dressing-care/."""
     log_in(client, clinician)
     page = client.get(reverse("translation-list")).text
-    assert '<td lang="en">Caring for your dressing</td>' in page
+    assert '<td lang="en" dir="ltr">Caring for your dressing</td>' in page
     assert "<td>dressing-care</td>" not in page
     clinician.language = "es"
     clinician.save(update_fields=["language"])
-    assert '<td lang="es">Cómo cuidar su apósito</td>' in client.get(reverse("translation-list")).text
+    assert (
+        '<td lang="es" dir="ltr">Cómo cuidar su apósito</td>' in client.get(reverse("translation-list")).text
+    )
+
+
+def test_the_lists_language_cells_run_in_their_own_direction(client: Client, clinician, monkeypatch) -> None:
+    """The cells said lang="ar" but not dir: on an English page an Arabic name ran left to
+    right, and on an Arabic page a guide's English title (it has no Arabic one) right to left."""
+    dressing = CURRENT.get("dressing-care")
+    without_arabic = replace(dressing, documents={k: v for k, v in dressing.documents.items() if k != "ar"})
+    use_catalog(
+        monkeypatch,
+        replace(
+            CURRENT,
+            modules=tuple(without_arabic if m.slug == "dressing-care" else m for m in CURRENT.modules),
+        ),
+    )
+    log_in(client, clinician)
+    page = client.get(reverse("translation-list")).text
+    assert '<td lang="ar" dir="rtl">العربيّة</td>' in page
+    assert '<td lang="de" dir="ltr">Deutsch</td>' in page
+    clinician.language = "ar"
+    clinician.save(update_fields=["language"])
+    page = client.get(reverse("translation-list")).text
+    assert '<td lang="ar" dir="rtl">الآثار الجانبية</td>' in page
+    assert '<td lang="en" dir="ltr">Caring for your dressing</td>' in page
+    assert '<td lang="de" dir="ltr">Deutsch</td>' in page
 
 
 @pytest.mark.parametrize(

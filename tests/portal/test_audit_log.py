@@ -104,6 +104,25 @@ def test_each_action_is_offered_once_and_its_former_code_is_found_with_it(admin_
     assert [row["action"] for row in found.context["rows"]] == ["Sent a new invitation"] * 2
 
 
+def test_a_bookmarked_former_code_finds_its_rows_under_the_current_choice(admin_client, clinic, patient):
+    """A link saved with ?action=invitation.sent said "Select a valid choice" and listed nothing."""
+    for at, action in [
+        (datetime(2026, 5, 1, tzinfo=UTC), "invitation.sent"),
+        (datetime(2027, 1, 1, tzinfo=UTC), "patient.reinvited"),
+        (datetime(2027, 1, 2, tzinfo=UTC), "patient.viewed"),
+    ]:
+        AuditEvent.objects.create(
+            at=at, actor_email="a@example.test", clinic=clinic, action=action, patient_code=patient.code
+        )
+    response = admin_client.get(reverse("clinic-audit", args=[clinic.code]), {"action": "invitation.sent"})
+    assert response.context["form"].errors == {}
+    assert [row["event"].action for row in response.context["rows"]] == [
+        "patient.reinvited",
+        "invitation.sent",
+    ]
+    assert '<option value="patient.reinvited" selected>Sent a new invitation</option>' in response.text
+
+
 def test_csv_export_follows_the_filters_and_is_audited(admin_client, clinic, events, patient, clinic_admin):
     url = reverse("clinic-audit", args=[clinic.code])
     response = admin_client.get(url, {"patient": str(patient.code), "format": "csv"})

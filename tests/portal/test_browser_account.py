@@ -212,7 +212,13 @@ def test_staff_sign_in_security_pages_are_accessible(
     RecoveryCodes.activate(clinician)
     page = phone_page
     sign_in(page, live_server.url, clinician)
-    for name in ("mfa_index", "mfa_view_recovery_codes", "mfa_generate_recovery_codes"):
+    for name in (
+        "mfa_index",
+        "mfa_view_recovery_codes",
+        "mfa_generate_recovery_codes",
+        "mfa_list_webauthn",
+        "mfa_add_webauthn",
+    ):
         page.goto(live_server.url + reverse(name))
         assert "Two-Factor" not in page.content()
         check(page, name)

@@ -121,3 +121,21 @@ def test_the_code_pages_say_code_with_the_apps_word(client, patient, language, o
         assert ours in html
         for word in not_ours:
             assert word not in html, (language, word)
+
+
+@pytest.mark.parametrize("language", ["en", "ar", "zh-hans"])
+def test_the_code_page_says_once_that_the_code_was_sent(client, patient, language):
+    """allauth's note "A sign-in code has been sent to …" showed above the page's own "We sent
+    a code to …": in Arabic the two read almost word for word the same."""
+    headers = {"accept-language": language}
+    page = client.post(
+        reverse("account_request_login_code"), {"email": patient.email}, headers=headers, follow=True
+    )
+    assert page.request["PATH_INFO"] == reverse("account_confirm_login_code")
+    assert page.text.count(patient.email) == 1, page.text
+
+
+def test_the_code_sent_note_still_shows_on_a_page_that_does_not_say_it(client, patient):
+    client.post(reverse("account_request_login_code"), {"email": patient.email})
+    page = client.get(reverse("education:module-list")).text  # the guide, open to all
+    assert f"A sign-in code has been sent to {patient.email}." in page
