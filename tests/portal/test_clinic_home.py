@@ -185,3 +185,17 @@ def test_handout_pack_visits_in_the_patients_language(nurse, patient, make_visit
     make_visit(patient, date(2026, 3, 4), time(14, 30))
     html = nurse.get(reverse("handout-pack", args=[patient.code])).content.decode()
     assert f"<li>{line}</li>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "cell"),
+    [("en", "March 4, 2026"), ("ar", "4 مارس، 2026"), ("de", "4. März 2026")],
+)
+def test_patient_list_next_visit_in_the_readers_language(
+    client, clinician, patient, make_visit, clock, language, cell
+):
+    """Before: "j M Y" in every language ("4 Mar 2026"; no Arabic comma)."""
+    clock.now = MONDAY
+    make_visit(patient, date(2026, 3, 4), time(14, 30))
+    html = page_in(client, clinician, language, reverse("patient-list"))
+    assert f"<td>{cell}</td>" in html

@@ -8,11 +8,13 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal import courses
+from portal.course_views import describe
 from portal.courses import PlannedVisit
 from portal.models import AuditEvent, InjectionVisit, Patient, Reminder
+from portal.scheduling import ScheduleWarning, WarningKind
 from tests.helpers import log_in, page_in
 
 
@@ -347,3 +349,18 @@ def test_visit_page_time_in_the_readers_language(
     visit = make_visit(patient, VISIT_DAY, VISIT_TIME)
     html = page_in(client, clinician, language, reverse("visit-manage", args=[visit.code]))
     assert f"<h1>{heading}</h1>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "past"),
+    [
+        ("en", "March 4, 2026 at 2:30 p.m. is in the past."),
+        ("ar", "4 مارس، 2026 الساعة 2:30 م في الماضي."),
+        ("de", "4. März 2026 um 14:30 liegt in der Vergangenheit."),
+    ],
+)
+def test_warnings_say_the_time_in_the_readers_language(language, past):
+    """Before: the time as "%H:%M" in every language ("March 4, 2026 at 14:30 is in the past.")."""
+    warning = ScheduleWarning(kind=WarningKind.PAST, key="0", local_date=VISIT_DAY, local_time=VISIT_TIME)
+    with translation.override(language):
+        assert describe(warning) == past
