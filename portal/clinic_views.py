@@ -179,7 +179,7 @@ def patient_rows(patients: Iterable[Patient]) -> list[PatientRow]:
                 url=f"{head}{patient.code}{tail}",
                 name=patient.name,
                 account=discharged if patient.discharged_at else active if patient.user_id else invited,
-                next_visit=date_format(next_visit, "j M Y") if next_visit else "–",
+                next_visit=date_format(next_visit, "DATE_FORMAT") if next_visit else "–",
                 reading=reading,
             )
         )

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -37,7 +37,7 @@ from portal.services import record_audit
 def describe(warning: ScheduleWarning) -> str:
     when = {
         "date": date_format(warning.local_date, "DATE_FORMAT"),
-        "time": warning.local_time.strftime("%H:%M"),
+        "time": time_format(warning.local_time, "TIME_FORMAT"),
         "other": date_format(warning.other_date, "DATE_FORMAT") if warning.other_date else "",
         "days": warning.required_days or 0,
     }

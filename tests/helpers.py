@@ -39,6 +39,15 @@ def log_in(client: Client, user: Any) -> None:
     assert response.status_code == 302, response.content.decode()
 
 
+def page_in(client: Client, user: Any, language: str, url: str) -> str:
+    """The page at ``url`` as ``user`` reads it with ``language`` as their own language."""
+    type(user).objects.filter(pk=user.pk).update(language=language)
+    log_in(client, user)
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
 def deliver_emails() -> list[mail.EmailMessage]:
     """Run the worker's email pass, as sendreminders does, and return what was sent."""
     outbox.send_due_emails()

@@ -1,7 +1,7 @@
 """The clinic home, the patient list (search ignoring case and accents) and the handout pack."""
 
 import tomllib
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal import assignments
 from portal.models import AuditEvent, CaregiverLink, Delivery, Patient, Reminder
 from portal.search import fold
-from tests.helpers import log_in
+from tests.helpers import log_in, page_in
 
 
 @pytest.fixture
@@ -136,3 +136,66 @@ def test_handout_pack_in_the_patients_language(nurse, patient, clinician, make_v
     # The nurse's toolbar stays in the nurse's language.
     assert "Print</button>" in text
     assert AuditEvent.objects.filter(action="patient.pack_printed", patient_code=patient.code).exists()
+
+
+# Monday 2 March 2026: this week runs from Monday 2 to Sunday 8 March.
+MONDAY = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "week", "row", "since"),
+    [
+        # English: Django's MONTH_DAY_FORMAT "F j" and the time as "P" (2:30 p.m.).
+        ("en", "(March 2 to March 8)", "Wednesday, March 4, 2:30 p.m.", "since March 2, 2026"),
+        # Arabic: day before month, the weekday first, Arabic commas, the time as "g:i A".
+        ("ar", "(من 2 مارس إلى 8 مارس)", "الأربعاء، 4 مارس، 2:30 م", "منذ 2 مارس، 2026"),
+        # German: "j. F", the time as "H:i" after the date, no comma before it.
+        ("de", "(2. März bis 8. März)", "Mittwoch, 4. März 14:30", "seit 2. März 2026"),
+    ],
+)
+def test_clinic_home_dates_in_the_readers_language(
+    client, clinic, clinician, patient, make_patient, make_visit, clock, language, week, row, since
+):
+    """Before, fixed formats: "(2 Mar to 8 Mar)", "Wed 4 Mar, 14:30" and "since 2 Mar" in every
+    language, English order and a Latin comma in Arabic too."""
+    clock.now = MONDAY
+    make_visit(patient, date(2026, 3, 4), time(14, 30))
+    invited = make_patient(clinic, "invited@example.test", account=False, name="Ivy Invited")
+    Patient.objects.filter(pk=invited.pk).update(created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    html = page_in(client, clinician, language, reverse("clinic-home"))
+    assert week + "</h2>" in html
+    assert f">Patient</a>: {row}</li>" in html
+    assert f" · {since}</li>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("en", "Wednesday, March 4, 2026, 2:30 p.m."),
+        ("ar", "الأربعاء، 4 مارس، 2026، 2:30 م"),
+        # Simplified Chinese: the date first, then the weekday, then the time.
+        ("zh-hans", "2026年3月4日 星期三 14:30"),
+    ],
+)
+def test_handout_pack_visits_in_the_patients_language(nurse, patient, make_visit, clock, language, line):
+    """Before: "l j F Y" then ", " and the time in every language ("星期三 4 三月 2026, 14:30",
+    "الأربعاء 4 مارس 2026, 2:30 م")."""
+    clock.now = MONDAY
+    Patient.objects.filter(pk=patient.pk).update(language=language)
+    make_visit(patient, date(2026, 3, 4), time(14, 30))
+    html = nurse.get(reverse("handout-pack", args=[patient.code])).content.decode()
+    assert f"<li>{line}</li>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "cell"),
+    [("en", "March 4, 2026"), ("ar", "4 مارس، 2026"), ("de", "4. März 2026")],
+)
+def test_patient_list_next_visit_in_the_readers_language(
+    client, clinician, patient, make_visit, clock, language, cell
+):
+    """Before: "j M Y" in every language ("4 Mar 2026"; no Arabic comma)."""
+    clock.now = MONDAY
+    make_visit(patient, date(2026, 3, 4), time(14, 30))
+    html = page_in(client, clinician, language, reverse("patient-list"))
+    assert f"<td>{cell}</td>" in html

@@ -3,17 +3,19 @@ move, shift, cancel, pause and restart. Dates are relative to the day the test r
 clinic on UTC, so no clock change or calendar quirk can reach them."""
 
 import re
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal import courses
+from portal.course_views import describe
 from portal.courses import PlannedVisit
-from portal.models import AuditEvent, InjectionVisit, Reminder
-from tests.helpers import log_in
+from portal.models import AuditEvent, InjectionVisit, Patient, Reminder
+from portal.scheduling import ScheduleWarning, WarningKind
+from tests.helpers import log_in, page_in
 
 
 @pytest.fixture
@@ -289,3 +291,76 @@ def test_cancel_pause_and_restart(nurse, patient, clinician):
     assert course.paused_at is None
     assert InjectionVisit.objects.filter(course=course, status="scheduled").count() == 3
     assert AuditEvent.objects.filter(action="course.restarted").exists()
+
+
+# Monday 2 March 2026; the visit on Wednesday 4 March at 2:30 in the afternoon.
+MONDAY = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+VISIT_DAY, VISIT_TIME = date(2026, 3, 4), time(14, 30)
+
+
+@pytest.mark.parametrize(
+    ("language", "when", "due"),
+    [
+        ("en", "Wednesday, March 4, 2026, 2:30 p.m.", "Tuesday, March 3, 9 a.m."),
+        # Arabic: the weekday first, Arabic commas, day before month, the time as "g:i A".
+        ("ar", "الأربعاء، 4 مارس، 2026، 2:30 م", "الثلاثاء، 3 مارس، 9:00 ص"),
+        # Simplified Chinese: the date first, then the weekday, then the time.
+        ("zh-hans", "2026年3月4日 星期三 14:30", "3月3日 星期二 09:00"),
+    ],
+)
+def test_course_page_dates_in_the_readers_language(
+    client, clinician, patient, make_visit, clock, language, when, due
+):
+    """Before: "D j M Y, H:i" for the visits and "D j M, H:i" for what will be sent, in every
+    language ("Wed 4 Mar 2026, 14:30"; a Latin comma in Arabic and Chinese)."""
+    clock.now = MONDAY
+    Patient.objects.filter(pk=patient.pk).update(time_zone="Europe/Berlin")
+    visit = make_visit(patient, VISIT_DAY, VISIT_TIME)
+    # 08:00 UTC is 09:00 in Berlin (CET, UTC+1 until 29 March): the patient's time.
+    due_at = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    Reminder.objects.create(
+        recipient=patient.user,
+        patient=patient,
+        visit=visit,
+        rule="visit_reminder",
+        audience="patient",
+        day=date(2026, 3, 3),
+        due_at=due_at,
+        next_attempt_at=due_at,
+    )
+    html = page_in(client, clinician, language, reverse("course-detail", args=[patient.code]))
+    assert f'<span class="when">{when}</span>' in html
+    assert f"<li><strong>{due}</strong> · " in html
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [
+        ("en", "Visit on March 4, 2026, 2:30 p.m."),
+        ("ar", "جلسة 4 مارس، 2026، 2:30 م"),
+        ("de", "Termin am 4. März 2026, 14:30"),
+    ],
+)
+def test_visit_page_time_in_the_readers_language(
+    client, clinician, patient, make_visit, clock, language, heading
+):
+    """Before: the time as "H:i" in every language ("Visit on March 4, 2026, 14:30")."""
+    clock.now = MONDAY
+    visit = make_visit(patient, VISIT_DAY, VISIT_TIME)
+    html = page_in(client, clinician, language, reverse("visit-manage", args=[visit.code]))
+    assert f"<h1>{heading}</h1>" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "past"),
+    [
+        ("en", "March 4, 2026 at 2:30 p.m. is in the past."),
+        ("ar", "4 مارس، 2026 الساعة 2:30 م في الماضي."),
+        ("de", "4. März 2026 um 14:30 liegt in der Vergangenheit."),
+    ],
+)
+def test_warnings_say_the_time_in_the_readers_language(language, past):
+    """Before: the time as "%H:%M" in every language ("March 4, 2026 at 14:30 is in the past.")."""
+    warning = ScheduleWarning(kind=WarningKind.PAST, key="0", local_date=VISIT_DAY, local_time=VISIT_TIME)
+    with translation.override(language):
+        assert describe(warning) == past

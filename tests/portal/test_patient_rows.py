@@ -20,7 +20,7 @@ TEMPLATE_LOOP = """{% load i18n %}
     <tr>
       <td><a href="{% url 'patient-detail' patient.code %}">{{ patient.name }}</a></td>
       <td>{% if patient.discharged_at %}{% translate "Discharged" %}{% elif patient.user_id %}{% translate "Active" %}{% else %}{% translate "Invited" %}{% endif %}</td>
-      <td>{{ patient.next_visit|date:"j M Y"|default:"–" }}</td>
+      <td>{{ patient.next_visit|date:"DATE_FORMAT"|default:"–" }}</td>
       <td>{% if patient.assigned %}{% blocktranslate with done=patient.acknowledged total=patient.assigned %}{{ done }} of {{ total }} acknowledged{% endblocktranslate %}{% else %}–{% endif %}</td>
     </tr>
   {% endfor %}"""
