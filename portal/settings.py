@@ -231,7 +231,9 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 MFA_ADAPTER = "portal.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-MFA_PASSKEY_LOGIN_ENABLED = True
+# No sign-in by passkey alone: staff start with their password (portal/adapters.py), and
+# patients and caregivers sign in with an emailed code. A passkey is a staff second factor.
+MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_TOTP_ISSUER = "Home Care Companion"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 

@@ -167,3 +167,12 @@ def test_the_passkeys_page_opens(client, clinician):
     log_in(client, clinician)
     response = client.get(reverse("mfa_list_webauthn"))
     assert response.status_code == 200
+
+
+def test_the_sign_in_page_offers_only_ways_in_that_work(client):
+    """Patients and caregivers cannot add passkeys, and staff signing in with a passkey alone
+    are refused (portal/adapters.py): a "Sign in with a passkey" button worked for nobody."""
+    page = client.get(reverse("account_login")).content.decode()
+    assert "Send me a sign-in code" in page
+    assert 'name="password"' in page
+    assert "passkey" not in page.lower()
