@@ -3,16 +3,18 @@ data, deleting the account, and signing out (this device with its saved pages cl
 every device at once)."""
 
 import json
+import time
 from uuid import UUID
 
 import qrcode
 from allauth.account.views import LogoutView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.html import format_html
@@ -23,7 +25,8 @@ from django.views.decorators.http import require_POST
 from portal import accounts, push, services
 from portal.devices import list_devices
 from portal.forms import EmailChangeForm, SettingsForm
-from portal.http import AuthenticatedHttpRequest, remember_language
+from portal.http import AuthenticatedHttpRequest, came_from, remember_language
+from portal.middleware import StaffSessionMiddleware, is_staff_request
 from portal.models import CalendarFeed, Patient
 from portal.queries import list_push_subscriptions_for, must_use_mfa
 from portal.reminders.calendar import feed_url
@@ -263,3 +266,23 @@ def delete(request: AuthenticatedHttpRequest) -> HttpResponse:
         {"error": error, "is_patient": is_patient},
         status=400 if error else 200,
     )
+
+
+def session_time(request: HttpRequest) -> HttpResponse:
+    """How long a staff member's session has left, for the warning before the idle sign-out
+    (static/js/staff-session.js; WCAG 2.2.1). Asking (GET) is not activity; pressing "Stay
+    signed in" (POST) starts the idle time again at once. ``final``: the
+    session's whole lifetime ends it, which no press can lengthen."""
+    # Signed out meanwhile (this very request, when its time was up), or not staff.
+    if not request.user.is_authenticated or not is_staff_request(request):
+        raise Http404
+    now = time.time()
+    session = request.session
+    if request.method == "POST":
+        # At once: other requests refresh the idle time at most every half minute.
+        StaffSessionMiddleware.touch(session, now)
+        if "application/json" not in request.headers.get("Accept", ""):
+            return redirect(came_from(request))  # the form sent without the script
+    idle_end = session.get(StaffSessionMiddleware.SEEN, now) + settings.STAFF_IDLE_SECONDS
+    life_end = session.get(StaffSessionMiddleware.STARTED, now) + settings.STAFF_SESSION_MAX_SECONDS
+    return JsonResponse({"left": max(0, round(min(idle_end, life_end) - now)), "final": life_end <= idle_end})

@@ -2,6 +2,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from functools import cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -170,11 +171,16 @@ class StaffSessionMiddleware:
                 messages.info(
                     request, _("You were signed out to keep patient data safe. Please sign in again.")
                 )
-            elif now - seen >= self.TOUCH_SECONDS or self.SEEN not in session:
-                session[self.SEEN] = now
-                # The cookie and the stored session end with the idle time too.
-                session.set_expiry(settings.STAFF_IDLE_SECONDS)
+            elif (now - seen >= self.TOUCH_SECONDS or self.SEEN not in session) and not is_look(request):
+                self.touch(session, now)
         return self.get_response(request)
+
+    @classmethod
+    def touch(cls, session: SessionBase, now: float) -> None:
+        """The person was there at ``now``: the idle time starts again."""
+        session[cls.SEEN] = now
+        # The cookie and the stored session end with the idle time too.
+        session.set_expiry(settings.STAFF_IDLE_SECONDS)
 
     @classmethod
     def ends_at(cls, session: SessionBase, now: float) -> float:
@@ -183,6 +189,17 @@ class StaffSessionMiddleware:
         seen = session.get(cls.SEEN, now)
         started = session.get(cls.STARTED, now)
         return min(seen + settings.STAFF_IDLE_SECONDS, started + settings.STAFF_SESSION_MAX_SECONDS)
+
+
+def is_look(request: HttpRequest) -> bool:
+    """The page's question of how long the session has left (static/js/staff-session.js): it
+    must not count as the person being there, or an open tab would keep them signed in."""
+    return request.method == "GET" and request.path_info == session_time_path()
+
+
+@cache
+def session_time_path() -> str:
+    return reverse("account-session")
 
 
 def staff_session_ends_at(request: HttpRequest) -> float | None:

@@ -17,6 +17,8 @@ from portal import pwa
 from portal.middleware import LANGUAGE_PARAMETER, is_staff_request
 from portal.queries import count_unread_reminders_for
 
+WARNING_LEAD_SECONDS = 120
+
 
 def language_links(request: HttpRequest) -> list[dict[str, Any]]:
     """The page the visitor is on, in every language, as plain links (no form, no cookie).
@@ -104,4 +106,15 @@ def context(request: HttpRequest) -> dict[str, Callable[[], Any]]:
         # Who is signed in, for the service worker (sw.js): "" for nobody, so it never asks
         # the server for an anonymous reader's offline list.
         "reader_tag": lambda: pwa.reader_tag(request.user) if request.user.is_authenticated else "",
+        # Staff are warned before the idle sign-out (portal/_session_warning.html).
+        "staff_session": lambda: staff_session(request),
     }
+
+
+def staff_session(request: HttpRequest) -> dict[str, int] | None:
+    """The idle time and how long before its end the warning shows: two minutes, or half the
+    idle time when that is shorter (WCAG 2.2.1 asks for at least 20 seconds to answer)."""
+    if not is_staff_request(request):
+        return None
+    idle = settings.STAFF_IDLE_SECONDS
+    return {"idle": idle, "lead": min(WARNING_LEAD_SECONDS, idle // 2)}

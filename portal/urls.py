@@ -50,6 +50,7 @@ account_urls = [
     path("calendar/revoke/", account_views.calendar_revoke, name="calendar-revoke"),
     path("data/", account_views.data_download, name="account-data"),
     path("delete/", account_views.delete, name="account-delete"),
+    path("session/", account_views.session_time, name="account-session"),
 ]
 
 api_urls = [
