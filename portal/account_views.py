@@ -8,7 +8,6 @@ from uuid import UUID
 
 import qrcode
 from allauth.account.views import LogoutView
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -271,8 +270,8 @@ def delete(request: AuthenticatedHttpRequest) -> HttpResponse:
 def session_time(request: HttpRequest) -> HttpResponse:
     """How long a staff member's session has left, for the warning before the idle sign-out
     (static/js/staff-session.js; WCAG 2.2.1). Asking (GET) is not activity; pressing "Stay
-    signed in" (POST) starts the idle time again at once. ``final``: the
-    session's whole lifetime ends it, which no press can lengthen."""
+    signed in" (POST) starts the idle time again at once. ``final``: the session's whole
+    lifetime ends it, which no press can lengthen."""
     # Signed out meanwhile (this very request, when its time was up), or not staff.
     if not request.user.is_authenticated or not is_staff_request(request):
         raise Http404
@@ -283,6 +282,5 @@ def session_time(request: HttpRequest) -> HttpResponse:
         StaffSessionMiddleware.touch(session, now)
         if "application/json" not in request.headers.get("Accept", ""):
             return redirect(came_from(request))  # the form sent without the script
-    idle_end = session.get(StaffSessionMiddleware.SEEN, now) + settings.STAFF_IDLE_SECONDS
-    life_end = session.get(StaffSessionMiddleware.STARTED, now) + settings.STAFF_SESSION_MAX_SECONDS
+    idle_end, life_end = StaffSessionMiddleware.limits(session, now)
     return JsonResponse({"left": max(0, round(min(idle_end, life_end) - now)), "final": life_end <= idle_end})

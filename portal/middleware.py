@@ -186,15 +186,20 @@ class StaffSessionMiddleware:
     def ends_at(cls, session: SessionBase, now: float) -> float:
         """When the session ends if the person asks for nothing more (a Unix time): idle time
         after the last request, or the absolute lifetime, whichever comes first."""
+        return min(cls.limits(session, now))
+
+    @classmethod
+    def limits(cls, session: SessionBase, now: float) -> tuple[float, float]:
+        """The end of the idle time and the end of the lifetime (Unix times)."""
         seen = session.get(cls.SEEN, now)
         started = session.get(cls.STARTED, now)
-        return min(seen + settings.STAFF_IDLE_SECONDS, started + settings.STAFF_SESSION_MAX_SECONDS)
+        return seen + settings.STAFF_IDLE_SECONDS, started + settings.STAFF_SESSION_MAX_SECONDS
 
 
 def is_look(request: HttpRequest) -> bool:
     """The page's question of how long the session has left (static/js/staff-session.js): it
     must not count as the person being there, or an open tab would keep them signed in."""
-    return request.method == "GET" and request.path_info == session_time_path()
+    return request.method == "GET" and request.path == session_time_path()
 
 
 @cache
