@@ -39,7 +39,9 @@
     fetch(form.action, {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { Accept: "application/json" }
-    }).then(read).then(show).catch(function () { form.submit(); });
+    // On failure, look again rather than send the form: leaving the page would lose the work
+    // the warning is there to keep.
+    }).then(read).then(show).catch(look);
   });
   later(Number(box.dataset.idle) - lead);
 })();
