@@ -272,8 +272,8 @@ def session_time(request: HttpRequest) -> HttpResponse:
     (static/js/staff-session.js; WCAG 2.2.1). Asking (GET) is not activity; pressing "Stay
     signed in" (POST) starts the idle time again at once. ``final``: the session's whole
     lifetime ends it, which no press can lengthen."""
-    # Signed out meanwhile (this very request, when its time was up), or not staff.
-    if not request.user.is_authenticated or not is_staff_request(request):
+    # Not staff, or signed out by this very request because their time was up.
+    if not is_staff_request(request):
         raise Http404
     now = time.time()
     session = request.session

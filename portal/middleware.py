@@ -168,6 +168,8 @@ class StaffSessionMiddleware:
             seen = session.get(self.SEEN, now)
             if now > self.ends_at(session, now):
                 logout(request)
+                # No longer staff for the rest of this request (is_staff_request asked before).
+                request.hcc_staff = False  # type: ignore[attr-defined]
                 messages.info(
                     request, _("You were signed out to keep patient data safe. Please sign in again.")
                 )
