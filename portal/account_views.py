@@ -272,9 +272,11 @@ def session_time(request: HttpRequest) -> HttpResponse:
     (static/js/staff-session.js; WCAG 2.2.1). Asking (GET) is not activity; pressing "Stay
     signed in" (POST) starts the idle time again at once. ``final``: the session's whole
     lifetime ends it, which no press can lengthen."""
-    # Not staff, or signed out by this very request because their time was up.
+    # Not staff, or signed out by this very request because their time was up. A bare 404: the
+    # error page would show, and so use up, the note saying why they were signed out, which
+    # the next page they open must show.
     if not is_staff_request(request):
-        raise Http404
+        return JsonResponse({}, status=404)
     now = time.time()
     session = request.session
     if request.method == "POST":
